@@ -1,0 +1,59 @@
+"""Training losses."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import TensorType, f32
+from xdsl.ir import Operation, SSAValue
+from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.traits import Pure
+
+from scalc.dialects.nn.base import (
+    check_float,
+    check_index,
+    check_result,
+    fail,
+    format_shape,
+    shapes_compatible,
+)
+
+
+@irdl_op_definition
+class CrossEntropyOp(IRDLOperation):
+    """Softmax cross-entropy with integer labels, averaged over every position:
+    ``mean(logsumexp(logits[..., :]) - logits[..., label])``.  The class axis is the
+    last one; ``labels`` has the logits' shape without it.  The loss is an f32 scalar
+    whatever the logits' element type, since it is accumulated in fp32.
+
+        %2 = nn.cross_entropy %0, %1 : (tensor<?x?x65xf32>, tensor<?x?xi32>) -> tensor<f32>
+    """
+
+    name = "nn.cross_entropy"
+
+    logits = operand_def(TensorType)
+    labels = operand_def(TensorType)
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+    assembly_format = "$logits `,` $labels attr-dict `:` functional-type(operands, results)"
+
+    def __init__(
+        self,
+        logits: SSAValue | Operation,
+        labels: SSAValue | Operation,
+        result_type: TensorType = TensorType(f32, []),
+    ) -> None:
+        super().__init__(operands=[logits, labels], result_types=[result_type])
+
+    def verify_(self) -> None:
+        check_float(self, "logits", self.logits.type)
+        check_index(self, "labels", self.labels.type)
+        logits, labels = self.logits.type.get_shape(), self.labels.type.get_shape()
+        if not logits:
+            raise fail(self, f"logits need a class axis, got {self.logits.type}")
+        if not shapes_compatible(labels, logits[:-1]):
+            raise fail(
+                self,
+                f"labels shape {format_shape(labels)} must be the logits shape "
+                f"{format_shape(logits)} without the class axis: {format_shape(logits[:-1])}",
+            )
+        check_result(self, (), f32)

@@ -1,0 +1,131 @@
+"""The ``scalc`` command line.
+
+    scalc check FILE                       parse and type-check; exit 0 when clean
+    scalc compile FILE [--emit STAGE] [-o OUT]
+
+Exit status: 0 success, 1 a mistake in the user's program or files (one diagnostic per
+mistake on stderr, never a traceback), 2 bad command-line usage, 3 an internal compiler
+error (a bug in scalc; the message says how to report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from scalc import __version__
+from scalc.diagnostics import ScalcError
+from scalc.driver import EMIT_CHOICES, InternalError, read_source, run_stages
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _source_of(path: str) -> tuple[str, str]:
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    return read_source(path), path
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    source, name = _source_of(args.file)
+    result = run_stages(source, name, emit=EMIT_CHOICES[-1])
+    info = result.compilation.info
+    assert info is not None
+    print(
+        f"{name}: ok: model `{info.model}`, {len(info.inputs)} inputs, "
+        f"{len(info.params)} parameters, {len(info.outputs)} output(s)"
+        + (", a loss" if info.loss is not None else ", no loss"),
+        file=sys.stderr if args.quiet else sys.stdout,
+    )
+    return EXIT_OK
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    source, name = _source_of(args.file)
+    text = run_stages(source, name, emit=args.emit).show()
+    if args.output is None or args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomically(Path(args.output), text)
+    return EXIT_OK
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a failure never leaves a half-written file."""
+    if path.is_dir():
+        raise ScalcError(f"{path}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ScalcError(f"{path}: directory {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scalc",
+        description="scalc: a compiler for low-precision (FP8/BF16) training of neural networks.",
+        epilog="Run `scalc COMMAND --help` for a command's options. "
+        "Exit status: 0 ok, 1 error in your program, 2 bad usage, 3 internal error.",
+    )
+    parser.add_argument("--version", action="version", version=f"scalc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = commands.add_parser(
+        "check",
+        help="parse and type-check a .scl program",
+        description="Parse and type-check FILE (names, shapes, dtypes) and build its IR. "
+        "Prints every mistake as FILE:LINE:COL: error: MESSAGE with the source line.",
+    )
+    check.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
+    check.add_argument("-q", "--quiet", action="store_true", help="print the summary on stderr")
+    check.set_defaults(run=_cmd_check)
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="compile a .scl program and print an IR stage",
+        description="Compile FILE and print the chosen stage: `ast` (the parsed program) or "
+        "`nn` (the MLIR module of plain tensor ops).",
+    )
+    compile_.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
+    compile_.add_argument(
+        "--emit", choices=EMIT_CHOICES, default="nn", help="the stage to print (default: nn)"
+    )
+    compile_.add_argument(
+        "-o", "--output", metavar="OUT", help="write to OUT instead of standard output"
+    )
+    compile_.set_defaults(run=_cmd_compile)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``scalc`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ScalcError as err:
+        print(err.render(), file=sys.stderr)
+        return EXIT_USER_ERROR
+    except InternalError as err:
+        print(err, file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("scalc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `scalc compile ... | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

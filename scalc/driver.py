@@ -1,0 +1,135 @@
+"""The compiler driver: a table of stages run in order, verified after each.
+
+Every stage takes the previous stage's result; ``compile_source(..., emit=NAME)`` stops
+after the named stage and returns its printed form. Invalid IR after a stage is a bug in
+scalc, not in the user's program: it is reported as an :class:`InternalError` with the IR
+written to a file for the bug report.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import VerifyException
+
+from scalc.diagnostics import ScalcError
+from scalc.dialects.context import print_module
+from scalc.frontend import ast
+from scalc.frontend.build import build
+from scalc.frontend.check import check
+from scalc.frontend.parser import parse
+from scalc.frontend.program import ProgramInfo
+
+
+class InternalError(Exception):
+    """scalc produced invalid IR: a compiler bug. The message says where the IR was saved."""
+
+
+@dataclass
+class Compilation:
+    """What the stages have produced so far for one source file."""
+
+    source: str
+    file: str
+    ast: ast.Program | None = None
+    info: ProgramInfo | None = None
+    nn: ModuleOp | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Compilation], None]
+    show: Callable[[Compilation], str]
+
+
+def _parse(c: Compilation) -> None:
+    c.ast = parse(c.source, c.file)
+    c.info = check(c.ast, c.source)
+
+
+def _build_nn(c: Compilation) -> None:
+    assert c.ast is not None and c.info is not None
+    c.nn = build(c.ast, c.source, c.info)
+    _verify_or_report_bug(c.nn, "nn", c.file)
+
+
+def _show_ast(c: Compilation) -> str:
+    from scalc.frontend.dump import dump_ast
+
+    assert c.ast is not None
+    return dump_ast(c.ast)
+
+
+def _show_module(c: Compilation) -> str:
+    assert c.nn is not None
+    return print_module(c.nn)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ast", _parse, _show_ast),
+    Stage("nn", _build_nn, _show_module),
+)
+EMIT_CHOICES = tuple(stage.name for stage in STAGES)
+
+
+def compile_source(source: str, file: str = "<input>", emit: str = "nn") -> str:
+    """Run the stages up to ``emit`` and return that stage's text.
+
+    >>> print(compile_source("const D = 2", emit="ast").splitlines()[0])
+    Program(file='<input>')
+    """
+    return run_stages(source, file, emit).show()
+
+
+@dataclass
+class StageResult:
+    compilation: Compilation
+    stage: Stage
+
+    def show(self) -> str:
+        return self.stage.show(self.compilation)
+
+
+def run_stages(source: str, file: str = "<input>", emit: str = "nn") -> StageResult:
+    """Run the stages up to and including ``emit``; raise ``ScalcError`` on user mistakes."""
+    if emit not in EMIT_CHOICES:
+        raise ScalcError(f"unknown stage `{emit}`; choose one of {', '.join(EMIT_CHOICES)}")
+    compilation = Compilation(source, file)
+    for stage in STAGES:
+        stage.run(compilation)
+        if stage.name == emit:
+            return StageResult(compilation, stage)
+    raise AssertionError("unreachable: emit was validated")
+
+
+def read_source(path: str | Path) -> str:
+    """The text of a .scl file, or a ``ScalcError`` a user can act on."""
+    p = Path(path)
+    if not p.exists():
+        raise ScalcError(f"{path}: no such file")
+    if p.is_dir():
+        raise ScalcError(f"{path}: is a directory, expected a .scl file")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScalcError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise ScalcError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def _verify_or_report_bug(module: ModuleOp, stage: str, file: str) -> None:
+    try:
+        module.verify()
+    except VerifyException as err:
+        dump = Path(tempfile.gettempdir()) / f"scalc-bug-{stage}.mlir"
+        dump.write_text(print_module(module, generic=True))
+        raise InternalError(
+            f"internal error: the `{stage}` stage produced invalid IR for {file}: {err}\n"
+            f"The IR is in {dump}; please report it with the command:\n"
+            f"  scalc compile {file} --emit {stage}"
+        ) from None
