@@ -1,8 +1,11 @@
 """Parsing and printing scalc IR text.
 
->>> module = parse_module('builtin.module {\\n  nn.param @b : tensor<4xf32> {init = "zeros"}\\n}')
->>> print_module(module)
-'builtin.module {\\n  nn.param @b : tensor<4xf32> {init = "zeros"}\\n}\\n'
+>>> module = parse_module('builtin.module { nn.param @b : tensor<4xf32> {init = "zeros"} }')
+>>> module.verify()
+>>> print(print_module(module), end="")
+builtin.module {
+  nn.param @b : tensor<4xf32> {init = "zeros"}
+}
 """
 
 from __future__ import annotations

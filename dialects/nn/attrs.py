@@ -62,9 +62,7 @@ class DimsAttr(ParametrizedAttribute):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        dims = parser.parse_comma_separated_list(
-            parser.Delimiter.ANGLE, lambda: _parse_dim(parser)
-        )
+        dims = parser.parse_comma_separated_list(parser.Delimiter.ANGLE, lambda: _parse_dim(parser))
         return (ArrayAttr(StringAttr(str(d)) for d in dims),)
 
     def print_parameters(self, printer: Printer) -> None:

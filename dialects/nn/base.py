@@ -9,17 +9,19 @@ Every check raises `VerifyException` with the op name first, so a message reads
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     BFloat16Type,
     Float16Type,
     Float32Type,
-    IntegerType,
-    Signedness,
     TensorType,
+    i32,
+    i64,
 )
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.irdl import operand_def
 from xdsl.irdl.declarative_assembly_format import (
     CustomDirective,
     ParsingState,
@@ -36,8 +38,8 @@ from scalc.dialects.nn.attrs import DimsAttr
 FLOAT_TYPES = (Float32Type, BFloat16Type, Float16Type)
 """Element types of values (activations, weights, gradients)."""
 
-INDEX_WIDTHS = (32, 64)
-"""Widths of the signless integer element types of ids and labels."""
+INDEX_TYPES = (i32, i64)
+"""Element types of ids and labels."""
 
 Shape = Sequence[int]
 
@@ -47,11 +49,7 @@ def is_float(element_type: Attribute) -> bool:
 
 
 def is_index(element_type: Attribute) -> bool:
-    return (
-        isinstance(element_type, IntegerType)
-        and element_type.width.data in INDEX_WIDTHS
-        and element_type.signedness.data == Signedness.SIGNLESS
-    )
+    return element_type in INDEX_TYPES
 
 
 def format_size(size: int) -> str:
@@ -68,13 +66,12 @@ def sizes_compatible(a: int, b: int) -> bool:
 
 
 def shapes_compatible(a: Shape, b: Shape) -> bool:
-    return len(a) == len(b) and all(sizes_compatible(x, y) for x, y in zip(a, b))
+    return len(a) == len(b) and all(sizes_compatible(x, y) for x, y in zip(a, b, strict=True))
 
 
-def tensor(value_type: Attribute) -> TensorType:
-    """The type of an operand or result, which the op definitions constrain to tensors."""
-    assert isinstance(value_type, TensorType)
-    return value_type
+def tensor_operand() -> SSAValue[TensorType]:
+    """``operand_def(TensorType)``, typed so that ``op.x.type`` is known to be a tensor."""
+    return cast(SSAValue[TensorType], operand_def(TensorType))
 
 
 def fail(op: Operation, message: str) -> VerifyException:
@@ -82,16 +79,16 @@ def fail(op: Operation, message: str) -> VerifyException:
     return VerifyException(f"{op.name}: {message}")
 
 
-def check_float(op: Operation, role: str, value_type: Attribute) -> None:
+def check_float(op: Operation, role: str, value_type: TensorType) -> None:
     """``role`` (``operand``, ``lhs``, ...) must hold floats: f32, bf16 or f16."""
-    element = tensor(value_type).get_element_type()
+    element = value_type.get_element_type()
     if not is_float(element):
         raise fail(op, f"{role} must have a float element type (f32, bf16, f16), got {element}")
 
 
-def check_index(op: Operation, role: str, value_type: Attribute) -> None:
+def check_index(op: Operation, role: str, value_type: TensorType) -> None:
     """``role`` (``ids``, ``labels``) must hold signless integers: i32 or i64."""
-    element = tensor(value_type).get_element_type()
+    element = value_type.get_element_type()
     if not is_index(element):
         raise fail(op, f"{role} must have an integer element type (i32, i64), got {element}")
 
@@ -104,9 +101,8 @@ def check_axis(op: Operation, axis: int, rank: int) -> None:
         raise fail(op, f"axis {axis} is out of range for rank {rank}")
 
 
-def check_result(op: Operation, shape: Shape, element_type: Attribute) -> None:
-    """The single result must have ``element_type`` and a shape compatible with ``shape``."""
-    result = tensor(op.results[0].type)
+def check_result(op: Operation, result: TensorType, shape: Shape, element_type: Attribute) -> None:
+    """``result`` must have ``element_type`` and a shape compatible with ``shape``."""
     if result.get_element_type() != element_type or not shapes_compatible(
         result.get_shape(), shape
     ):
@@ -117,29 +113,31 @@ def check_result(op: Operation, shape: Shape, element_type: Attribute) -> None:
         )
 
 
-def check_result_type_is(op: Operation, expected: Attribute, source: str = "operand") -> None:
-    """The single result has exactly the type of ``source``."""
-    if op.results[0].type != expected:
-        raise fail(op, f"result type {op.results[0].type} differs from the {source} type {expected}")
+def check_result_type_is(
+    op: Operation, result: Attribute, expected: Attribute, source: str = "operand"
+) -> None:
+    """``result`` has exactly the type of ``source``."""
+    if result != expected:
+        raise fail(op, f"result type {result} differs from the {source} type {expected}")
 
 
-def check_element_type_kept(op: Operation, source: Attribute, result: Attribute) -> None:
+def check_element_type_kept(op: Operation, source: TensorType, result: TensorType) -> None:
     """Ops that only move elements keep their element type."""
-    source_element = tensor(source).get_element_type()
-    result_element = tensor(result).get_element_type()
+    source_element = source.get_element_type()
+    result_element = result.get_element_type()
     if source_element != result_element:
         raise fail(
             op, f"result element type {result_element} differs from the input's {source_element}"
         )
 
 
-def check_dims_match_type(op: Operation, dims: DimsAttr, value_type: Attribute) -> None:
+def check_dims_match_type(op: Operation, dims: DimsAttr, result: TensorType) -> None:
     """A dims attribute names the result's sizes: static where the type is, else ``?``."""
-    shape = tuple(tensor(value_type).get_shape())
+    shape = result.get_shape()
     expected = dims.static_shape()
     if len(expected) != len(shape):
         raise fail(op, f"{dims} names {len(expected)} sizes but the result has rank {len(shape)}")
-    for axis, (named, size) in enumerate(zip(expected, shape)):
+    for axis, (named, size) in enumerate(zip(expected, shape, strict=True)):
         if named != size:
             raise fail(
                 op,

@@ -47,7 +47,7 @@ class Dim:
     @staticmethod
     def parse(text: str) -> Dim:
         """Parse ``"B*T"``, ``"4*B"`` or ``"128"``; raise ``ValueError`` on anything else."""
-        coeff, symbols = 1, []
+        coeff, symbols = 1, list[str]()
         factors = text.replace(" ", "").split("*")
         if not text.strip() or any(not f for f in factors):
             raise ValueError(f"malformed dimension {text!r}")

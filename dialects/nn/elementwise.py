@@ -10,16 +10,16 @@ from abc import ABC
 
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def, traits_def
 from xdsl.traits import Pure
 
-from scalc.dialects.nn.base import SameType, check_float, check_result_type_is, fail
+from scalc.dialects.nn.base import SameType, check_float, check_result_type_is, fail, tensor_operand
 
 
 class UnaryOp(IRDLOperation, ABC):
     """``%1 = nn.<op> %0 : T``: a float function applied to each element."""
 
-    input = operand_def(TensorType)
+    input = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -32,14 +32,14 @@ class UnaryOp(IRDLOperation, ABC):
 
     def verify_(self) -> None:
         check_float(self, "operand", self.input.type)
-        check_result_type_is(self, self.input.type)
+        check_result_type_is(self, self.result.type, self.input.type)
 
 
 class BinaryOp(IRDLOperation, ABC):
     """``%2 = nn.<op> %0, %1 : T``: a float function of two equally shaped tensors."""
 
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
+    lhs = tensor_operand()
+    rhs = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -56,7 +56,7 @@ class BinaryOp(IRDLOperation, ABC):
                 self, f"operand types differ: lhs is {self.lhs.type}, rhs is {self.rhs.type}"
             )
         check_float(self, "operand", self.lhs.type)
-        check_result_type_is(self, self.lhs.type)
+        check_result_type_is(self, self.result.type, self.lhs.type)
 
 
 @irdl_op_definition
@@ -141,7 +141,3 @@ class DivOp(BinaryOp):
     """``lhs / rhs``.   ``%2 = nn.div %0, %1 : tensor<?x256xf32>``"""
 
     name = "nn.div"
-
-
-UNARY_OPS = (NegOp, ReluOp, GeluOp, TanhOp, SigmoidOp, ExpOp, LogOp, SqrtOp)
-BINARY_OPS = (AddOp, SubOp, MulOp, DivOp)

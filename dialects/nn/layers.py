@@ -9,7 +9,6 @@ from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
-    operand_def,
     prop_def,
     result_def,
     traits_def,
@@ -28,6 +27,7 @@ from scalc.dialects.nn.base import (
     format_size,
     shapes_compatible,
     sizes_compatible,
+    tensor_operand,
 )
 
 
@@ -35,12 +35,14 @@ from scalc.dialects.nn.base import (
 class SoftmaxOp(IRDLOperation):
     """``exp(x - max(x)) / sum(exp(x - max(x)))`` along ``axis``.
 
+    Printed as::
+
         %1 = nn.softmax %0 axis 3 : tensor<?x4x?x?xf32>
     """
 
     name = "nn.softmax"
 
-    input = operand_def(TensorType)
+    input = tensor_operand()
     result = result_def(TensorType)
     axis = prop_def(IntegerAttr[I64])
 
@@ -61,7 +63,7 @@ class SoftmaxOp(IRDLOperation):
     def verify_(self) -> None:
         check_float(self, "operand", self.input.type)
         check_axis(self, self.axis.value.data, len(self.input.type.get_shape()))
-        check_result_type_is(self, self.input.type)
+        check_result_type_is(self, self.result.type, self.input.type)
 
 
 @irdl_op_definition
@@ -70,23 +72,23 @@ class LayerNormOp(IRDLOperation):
     (both of shape ``[D]`` for a last axis of size ``D``):
     ``(x - mean) / sqrt(var + eps) * gamma + beta``.
 
+    Printed as::
+
         %3 = nn.layernorm %0, %1, %2 {eps = 1.000000e-05 : f64} : (tensor<?x?x128xf32>,
              tensor<128xf32>, tensor<128xf32>) -> tensor<?x?x128xf32>
     """
 
     name = "nn.layernorm"
 
-    input = operand_def(TensorType)
-    gamma = operand_def(TensorType)
-    beta = operand_def(TensorType)
+    input = tensor_operand()
+    gamma = tensor_operand()
+    beta = tensor_operand()
     result = result_def(TensorType)
     eps = prop_def(FloatAttr[Float64Type])
 
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)"
-    )
+    assembly_format = "$input `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)"
 
     def __init__(
         self,
@@ -103,7 +105,7 @@ class LayerNormOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        check_float(self, "operand", self.input.type)
+        check_float(self, "input", self.input.type)
         shape = self.input.type.get_shape()
         if not shape:
             raise fail(self, f"needs rank >= 1, got {self.input.type}")
@@ -120,20 +122,22 @@ class LayerNormOp(IRDLOperation):
                 )
         if not self.eps.value.data > 0:
             raise fail(self, f"eps must be positive, got {self.eps.value.data}")
-        check_result_type_is(self, self.input.type, "input")
+        check_result_type_is(self, self.result.type, self.input.type, "input")
 
 
 @irdl_op_definition
 class EmbeddingOp(IRDLOperation):
     """Gathers rows of ``table[V, D]``: ``out[..., :] = table[ids[...], :]``.
 
+    Printed as::
+
         %2 = nn.embedding %0, %1 : (tensor<65x128xf32>, tensor<?x?xi32>) -> tensor<?x?x128xf32>
     """
 
     name = "nn.embedding"
 
-    table = operand_def(TensorType)
-    ids = operand_def(TensorType)
+    table = tensor_operand()
+    ids = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -151,7 +155,7 @@ class EmbeddingOp(IRDLOperation):
         if len(table_shape) != 2:
             raise fail(self, f"table must have rank 2 [V, D], got {self.table.type}")
         expected = (*self.ids.type.get_shape(), table_shape[1])
-        check_result(self, expected, self.table.type.get_element_type())
+        check_result(self, self.result.type, expected, self.table.type.get_element_type())
 
 
 @irdl_op_definition
@@ -159,12 +163,14 @@ class CausalMaskOp(IRDLOperation):
     """Sets entries ``[..., i, j]`` with ``j > i`` to ``-inf``; the last two axes are
     the (square) query and key axes of attention scores.
 
+    Printed as::
+
         %1 = nn.causal_mask %0 : tensor<?x4x?x?xf32>
     """
 
     name = "nn.causal_mask"
 
-    input = operand_def(TensorType)
+    input = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -186,4 +192,4 @@ class CausalMaskOp(IRDLOperation):
                 f"the last two axes must be square, got {format_size(shape[-2])} "
                 f"x {format_size(shape[-1])}",
             )
-        check_result_type_is(self, self.input.type)
+        check_result_type_is(self, self.result.type, self.input.type)

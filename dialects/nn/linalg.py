@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def, traits_def
 from xdsl.traits import Pure
 
 from scalc.dialects.nn.base import (
@@ -15,6 +15,7 @@ from scalc.dialects.nn.base import (
     format_size,
     shapes_compatible,
     sizes_compatible,
+    tensor_operand,
 )
 
 
@@ -26,13 +27,15 @@ class MatmulOp(IRDLOperation):
     dense layer) or has the same batch dims as ``lhs`` (attention).  All three tensors
     have one element type.
 
+    Printed as::
+
         %2 = nn.matmul %0, %1 : (tensor<?x64xf32>, tensor<64x256xf32>) -> tensor<?x256xf32>
     """
 
     name = "nn.matmul"
 
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
+    lhs = tensor_operand()
+    rhs = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
@@ -56,19 +59,18 @@ class MatmulOp(IRDLOperation):
         if len(lhs_shape) < 2:
             raise fail(self, f"lhs must have rank >= 2, got {lhs}")
         if len(rhs_shape) not in (2, len(lhs_shape)):
-            raise fail(
-                self, f"rhs must have rank 2 or the lhs rank {len(lhs_shape)}, got {rhs}"
-            )
-        if not sizes_compatible(lhs_shape[-1], rhs_shape[-2]):
-            raise fail(
-                self,
-                f"contracting dims differ: lhs has K={format_size(lhs_shape[-1])}, "
-                f"rhs has K={format_size(rhs_shape[-2])}",
-            )
-        if len(rhs_shape) > 2 and not shapes_compatible(lhs_shape[:-2], rhs_shape[:-2]):
+            raise fail(self, f"rhs must have rank 2 or the lhs rank {len(lhs_shape)}, got {rhs}")
+        (*lhs_batch, m, k_lhs), (*rhs_batch, k_rhs, n) = lhs_shape, rhs_shape
+        if not sizes_compatible(k_lhs, k_rhs):
             raise fail(
                 self,
-                f"batch dims differ: lhs has {format_shape(lhs_shape[:-2])}, "
-                f"rhs has {format_shape(rhs_shape[:-2])}",
+                f"contracting dims differ: lhs has K={format_size(k_lhs)}, "
+                f"rhs has K={format_size(k_rhs)}",
             )
-        check_result(self, (*lhs_shape[:-1], rhs_shape[-1]), lhs.get_element_type())
+        if rhs_batch and not shapes_compatible(lhs_batch, rhs_batch):
+            raise fail(
+                self,
+                f"batch dims differ: lhs has {format_shape(lhs_batch)}, "
+                f"rhs has {format_shape(rhs_batch)}",
+            )
+        check_result(self, self.result.type, (*lhs_batch, m, n), lhs.get_element_type())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def, traits_def
 from xdsl.traits import Pure
 
 from scalc.dialects.nn.base import (
@@ -14,6 +14,7 @@ from scalc.dialects.nn.base import (
     fail,
     format_shape,
     shapes_compatible,
+    tensor_operand,
 )
 
 
@@ -24,25 +25,22 @@ class CrossEntropyOp(IRDLOperation):
     last one; ``labels`` has the logits' shape without it.  The loss is an f32 scalar
     whatever the logits' element type, since it is accumulated in fp32.
 
+    Printed as::
+
         %2 = nn.cross_entropy %0, %1 : (tensor<?x?x65xf32>, tensor<?x?xi32>) -> tensor<f32>
     """
 
     name = "nn.cross_entropy"
 
-    logits = operand_def(TensorType)
-    labels = operand_def(TensorType)
+    logits = tensor_operand()
+    labels = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
     assembly_format = "$logits `,` $labels attr-dict `:` functional-type(operands, results)"
 
-    def __init__(
-        self,
-        logits: SSAValue | Operation,
-        labels: SSAValue | Operation,
-        result_type: TensorType = TensorType(f32, []),
-    ) -> None:
-        super().__init__(operands=[logits, labels], result_types=[result_type])
+    def __init__(self, logits: SSAValue | Operation, labels: SSAValue | Operation) -> None:
+        super().__init__(operands=[logits, labels], result_types=[TensorType(f32, [])])
 
     def verify_(self) -> None:
         check_float(self, "logits", self.logits.type)
@@ -56,4 +54,4 @@ class CrossEntropyOp(IRDLOperation):
                 f"labels shape {format_shape(labels)} must be the logits shape "
                 f"{format_shape(logits)} without the class axis: {format_shape(logits[:-1])}",
             )
-        check_result(self, (), f32)
+        check_result(self, self.result.type, (), f32)

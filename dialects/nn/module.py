@@ -7,6 +7,7 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     Float64Type,
     FloatAttr,
+    ModuleOp,
     StringAttr,
     SymbolNameConstraint,
     SymbolRefAttr,
@@ -21,7 +22,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.traits import Pure, SymbolOpInterface, SymbolTable
+from xdsl.traits import HasParent, Pure, SymbolOpInterface, SymbolTable
 
 from scalc.dialects.nn.base import check_float, fail
 
@@ -41,6 +42,8 @@ class ParamOp(IRDLOperation):
     ``init`` says how the runtime initialises it: ``normal`` (``std`` > 0, optional
     ``mean``), ``zeros``, ``ones`` or ``constant`` (``value``).
 
+    Printed as::
+
         nn.param @w : tensor<64x256xf32> {init = "normal", std = 2.000000e-02 : f64}
     """
 
@@ -53,7 +56,7 @@ class ParamOp(IRDLOperation):
     mean = opt_prop_def(FloatAttr[Float64Type])
     value = opt_prop_def(FloatAttr[Float64Type])
 
-    traits = traits_def(SymbolOpInterface())
+    traits = traits_def(SymbolOpInterface(), HasParent(ModuleOp))
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$sym_name `:` $type attr-dict"
 
@@ -99,6 +102,8 @@ class ParamOp(IRDLOperation):
 class GetParamOp(IRDLOperation):
     """The current value of a parameter; the symbol names an ``nn.param`` of the same type.
 
+    Printed as::
+
         %0 = nn.get_param @w : tensor<64x256xf32>
     """
 
@@ -132,6 +137,8 @@ class GetParamOp(IRDLOperation):
 @irdl_op_definition
 class ConstantOp(IRDLOperation):
     """A float scalar (rank-0 tensor), stored as f64 whatever its element type.
+
+    Printed as::
 
         %0 = nn.constant 5.000000e-01 : tensor<f32>
     """

@@ -10,7 +10,6 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
-    operand_def,
     opt_prop_def,
     prop_def,
     result_def,
@@ -18,7 +17,7 @@ from xdsl.irdl import (
 )
 from xdsl.traits import Pure
 
-from scalc.dialects.nn.base import check_axis, check_float, check_result, fail
+from scalc.dialects.nn.base import check_axis, check_float, check_result, fail, tensor_operand
 
 
 class ReduceOp(IRDLOperation, ABC):
@@ -28,22 +27,21 @@ class ReduceOp(IRDLOperation, ABC):
     with size 1 when ``keepdims`` is present.  The element type is unchanged.
     """
 
-    input = operand_def(TensorType)
+    input = tensor_operand()
     result = result_def(TensorType)
     axes = prop_def(DenseArrayBase.constr(I64))
     keepdims = opt_prop_def(UnitAttr)
 
     traits = traits_def(Pure())
     assembly_format = (
-        "$input `axes` $axes (`keepdims` $keepdims^)? attr-dict "
-        "`:` type($input) `->` type($result)"
+        "$input `axes` $axes (`keepdims` $keepdims^)? attr-dict `:` type($input) `->` type($result)"
     )
 
     def __init__(
         self,
         input: SSAValue | Operation,
         axes: Sequence[int],
-        result_type: Attribute,
+        result_type: TensorType,
         *,
         keepdims: bool = False,
     ) -> None:
@@ -68,7 +66,7 @@ class ReduceOp(IRDLOperation, ABC):
             expected = [1 if i in axes else size for i, size in enumerate(shape)]
         else:
             expected = [size for i, size in enumerate(shape) if i not in axes]
-        check_result(self, expected, self.input.type.get_element_type())
+        check_result(self, self.result.type, expected, self.input.type.get_element_type())
 
 
 @irdl_op_definition
@@ -91,6 +89,3 @@ class MaxOp(ReduceOp):
     ``%1 = nn.max %0 axes [1] keepdims : tensor<?x10xf32> -> tensor<?x1xf32>``"""
 
     name = "nn.max"
-
-
-REDUCE_OPS = (SumOp, MeanOp, MaxOp)

@@ -21,7 +21,13 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, prop_def, result_def, traits_def
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    prop_def,
+    result_def,
+    traits_def,
+)
 from xdsl.traits import Pure
 
 from scalc.dialects.nn.attrs import DimsAttr
@@ -34,34 +40,29 @@ from scalc.dialects.nn.base import (
     format_shape,
     format_size,
     sizes_compatible,
+    tensor_operand,
 )
 from scalc.dialects.nn.dims import Dim
 
-_UNARY_TYPES = "attr-dict `:` type($input) `->` type($result)"
+_TYPES = "attr-dict `:` type($input) `->` type($result)"
 
 
 class _ShapeOp(IRDLOperation, ABC):
     """Operand ``input``, result ``result``, both tensors; pure."""
 
-    input = operand_def(TensorType)
+    input = tensor_operand()
     result = result_def(TensorType)
 
     traits = traits_def(Pure())
 
 
-@irdl_op_definition
-class ReshapeOp(_ShapeOp):
-    """The same elements in row-major order under a new shape, named by ``dims``.
-    Static element counts must agree.
-
-        %1 = nn.reshape %0 #nn.dims<B*T, 128> : tensor<?x?x128xf32> -> tensor<?x128xf32>
-    """
-
-    name = "nn.reshape"
+class _ToDimsOp(_ShapeOp, ABC):
+    """Produces the shape named by ``dims``:
+    ``%1 = nn.<op> %0 to #nn.dims<...> : tensor<...> -> tensor<...>``."""
 
     dims = prop_def(DimsAttr)
 
-    assembly_format = "$input `to` qualified($dims) " + _UNARY_TYPES
+    assembly_format = "$input `to` qualified($dims) " + _TYPES
 
     def __init__(
         self,
@@ -69,8 +70,21 @@ class ReshapeOp(_ShapeOp):
         dims: DimsAttr | Sequence[Dim | int | str],
         result_type: TensorType,
     ) -> None:
-        dims = dims if isinstance(dims, DimsAttr) else DimsAttr(dims)
-        super().__init__(operands=[input], result_types=[result_type], properties={"dims": dims})
+        attr = dims if isinstance(dims, DimsAttr) else DimsAttr(dims)
+        super().__init__(operands=[input], result_types=[result_type], properties={"dims": attr})
+
+
+@irdl_op_definition
+class ReshapeOp(_ToDimsOp):
+    """The same elements in row-major order under a new shape, named by ``dims``.
+    Static element counts must agree.
+
+    Printed as::
+
+        %1 = nn.reshape %0 to #nn.dims<B*T, 128> : tensor<?x?x128xf32> -> tensor<?x128xf32>
+    """
+
+    name = "nn.reshape"
 
     def verify_(self) -> None:
         check_dims_match_type(self, self.dims, self.result.type)
@@ -87,27 +101,16 @@ class ReshapeOp(_ShapeOp):
 
 
 @irdl_op_definition
-class BroadcastOp(_ShapeOp):
+class BroadcastOp(_ToDimsOp):
     """NumPy broadcasting to the shape ``dims``: shapes are right-aligned and each input
     size equals the result's or is 1.
 
-        %1 = nn.broadcast %0 #nn.dims<B, 256> : tensor<256xf32> -> tensor<?x256xf32>
+    Printed as::
+
+        %1 = nn.broadcast %0 to #nn.dims<B, 256> : tensor<256xf32> -> tensor<?x256xf32>
     """
 
     name = "nn.broadcast"
-
-    dims = prop_def(DimsAttr)
-
-    assembly_format = "$input `to` qualified($dims) " + _UNARY_TYPES
-
-    def __init__(
-        self,
-        input: SSAValue | Operation,
-        dims: DimsAttr | Sequence[Dim | int | str],
-        result_type: TensorType,
-    ) -> None:
-        dims = dims if isinstance(dims, DimsAttr) else DimsAttr(dims)
-        super().__init__(operands=[input], result_types=[result_type], properties={"dims": dims})
 
     def verify_(self) -> None:
         check_dims_match_type(self, self.dims, self.result.type)
@@ -131,6 +134,8 @@ class BroadcastOp(_ShapeOp):
 class TransposeOp(_ShapeOp):
     """Permutes axes: result axis ``i`` is input axis ``perm[i]``.
 
+    Printed as::
+
         %1 = nn.transpose %0 [0, 2, 1, 3] : tensor<?x?x4x32xf32> -> tensor<?x4x?x32xf32>
     """
 
@@ -138,7 +143,7 @@ class TransposeOp(_ShapeOp):
 
     perm = prop_def(DenseArrayBase.constr(I64))
 
-    assembly_format = "$input $perm " + _UNARY_TYPES
+    assembly_format = "$input $perm " + _TYPES
 
     def __init__(
         self, input: SSAValue | Operation, perm: Sequence[int], result_type: TensorType
@@ -153,16 +158,18 @@ class TransposeOp(_ShapeOp):
         shape = self.input.type.get_shape()
         perm = self.perm.get_values()
         if sorted(perm) != list(range(len(shape))):
-            raise fail(
-                self, f"{list(perm)} is not a permutation of the {len(shape)} input axes"
-            )
-        check_result(self, [shape[p] for p in perm], self.input.type.get_element_type())
+            raise fail(self, f"{list(perm)} is not a permutation of the {len(shape)} input axes")
+        check_result(
+            self, self.result.type, [shape[p] for p in perm], self.input.type.get_element_type()
+        )
 
 
 @irdl_op_definition
 class SliceOp(_ShapeOp):
     """``x[start:stop]`` along ``axis``.  ``stop`` is one dimension, possibly symbolic
     (``T`` of a positional table); static bounds are in range.
+
+    Printed as::
 
         %1 = nn.slice %0 axis 0 [0 : #nn.dims<T>] : tensor<256x128xf32> -> tensor<?x128xf32>
     """
@@ -173,9 +180,7 @@ class SliceOp(_ShapeOp):
     start = prop_def(IntegerAttr[I64])
     stop = prop_def(DimsAttr)
 
-    assembly_format = (
-        "$input `axis` $axis ` ` `[` $start `:` qualified($stop) `]` " + _UNARY_TYPES
-    )
+    assembly_format = "$input `axis` $axis ` ` `[` $start `:` qualified($stop) `]` " + _TYPES
 
     def __init__(
         self,
@@ -199,14 +204,15 @@ class SliceOp(_ShapeOp):
         if len(self.stop.dims) != 1:
             raise fail(self, f"stop {self.stop} must have exactly one entry")
         (stop,) = self.stop.dims
-        size = format_size(shape[axis])
         if start < 0 or (stop.is_static and start > stop.value):
             raise fail(self, f"[{start}:{stop}] is not a valid range")
         if stop.is_static and shape[axis] != DYNAMIC_INDEX and stop.value > shape[axis]:
-            raise fail(self, f"[{start}:{stop}] is out of range for axis {axis} of size {size}")
+            raise fail(
+                self, f"[{start}:{stop}] is out of range for axis {axis} of size {shape[axis]}"
+            )
         sliced = stop.value - start if stop.is_static else DYNAMIC_INDEX
         expected = (*shape[:axis], sliced, *shape[axis + 1 :])
-        check_result(self, expected, self.input.type.get_element_type())
+        check_result(self, self.result.type, expected, self.input.type.get_element_type())
         if self.result.type.get_shape()[axis] != sliced:
             raise fail(
                 self,
@@ -219,6 +225,8 @@ class SliceOp(_ShapeOp):
 class IndexOp(_ShapeOp):
     """``x[index]`` along ``axis``, which is dropped; ``index`` is in range.
 
+    Printed as::
+
         %1 = nn.index %0 axis 0 [3] : tensor<4x128x128xf32> -> tensor<128x128xf32>
     """
 
@@ -227,7 +235,7 @@ class IndexOp(_ShapeOp):
     axis = prop_def(IntegerAttr[I64])
     index = prop_def(IntegerAttr[I64])
 
-    assembly_format = "$input `axis` $axis ` ` `[` $index `]` " + _UNARY_TYPES
+    assembly_format = "$input `axis` $axis ` ` `[` $index `]` " + _TYPES
 
     def __init__(
         self, input: SSAValue | Operation, axis: int, index: int, result_type: TensorType
@@ -245,5 +253,8 @@ class IndexOp(_ShapeOp):
                 self, f"index {index} is out of range for axis {axis} of size {format_size(size)}"
             )
         check_result(
-            self, (*shape[:axis], *shape[axis + 1 :]), self.input.type.get_element_type()
+            self,
+            self.result.type,
+            (*shape[:axis], *shape[axis + 1 :]),
+            self.input.type.get_element_type(),
         )

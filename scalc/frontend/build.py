@@ -67,7 +67,7 @@ _SPECIAL: dict[str, _Builder] = {
     "nn.layernorm": lambda o, t, p: nn.LayerNormOp(o[0], o[1], o[2], p["eps"]),
     "nn.embedding": lambda o, t, p: nn.EmbeddingOp(o[0], o[1], t),
     "nn.causal_mask": lambda o, t, p: nn.CausalMaskOp(o[0]),
-    "nn.cross_entropy": lambda o, t, p: nn.CrossEntropyOp(o[0], o[1], t),
+    "nn.cross_entropy": lambda o, t, p: nn.CrossEntropyOp(o[0], o[1]),
 }
 
 
@@ -99,7 +99,10 @@ class IREmitter:
         return Tensor(result, new.results[0])
 
     def name(self, value: Tensor, hint: str) -> None:
-        if isinstance(value.handle, SSAValue) and not isinstance(value.handle.owner, Block):
+        # Inputs and parameters keep their declared names (`let w = w1` must not print
+        # `%w = nn.get_param @w1`); computed values take the name they were last bound to.
+        owner = value.handle.owner if isinstance(value.handle, SSAValue) else None
+        if owner is not None and not isinstance(owner, (Block, nn.GetParamOp)):
             value.handle.name_hint = hint
 
     def input(self, name: str, type: TensorType) -> Tensor:

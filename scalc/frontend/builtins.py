@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from scalc.diagnostics import did_you_mean
 from scalc.dialects.nn.dims import Dim, format_shape, product
 from scalc.frontend import ast
-from scalc.frontend.evaluate import Evaluator, Reported, math_fold
+from scalc.frontend.evaluate import Evaluator, Reported, bind_arguments, math_fold
 from scalc.frontend.scope import Scope
 from scalc.frontend.types import (
     BoolValue,
@@ -60,21 +59,8 @@ class CallArgs:
 
     def __init__(self, ev: Evaluator, spec: Builtin, call: ast.Call, scope: Scope):
         self.ev, self.spec, self.call, self.scope = ev, spec, call, scope
-        self.exprs: dict[str, ast.Expr] = {}
         names = [p for p, _ in spec.params]
-        if len(call.args) > len(names):
-            raise self.fail(f"takes at most {len(names)} arguments, got {len(call.args)}")
-        first_kw = min((kw.span for kw in call.kwargs), default=None)
-        for pname, expr in zip(names, call.args):
-            if first_kw is not None and expr.span > first_kw:
-                raise ev.fail(expr.span, "positional argument after a keyword argument")
-            self.exprs[pname] = expr
-        for kw in call.kwargs:
-            if kw.name not in names:
-                raise ev.fail(kw.span, f"{spec.name}() has no argument `{kw.name}`{did_you_mean(kw.name, names)}")
-            if kw.name in self.exprs:
-                raise ev.fail(kw.span, f"{spec.name}(): argument `{kw.name}` is given twice")
-            self.exprs[kw.name] = kw.value
+        self.exprs = bind_arguments(ev, spec.name, names, call.args, call.kwargs)
         missing = [p for p, d in spec.params if d is _REQUIRED and p not in self.exprs]
         if missing:
             raise self.fail(f"missing argument `{missing[0]}`")
@@ -100,6 +86,10 @@ class CallArgs:
     def static(self, name: str, want_int: bool) -> int | float:
         if name not in self.exprs:
             return dict(self.spec.params)[name]  # type: ignore[no-any-return]
+        value = self.value(name)
+        if not isinstance(value, Number) or (want_int and not value.is_int):
+            kind = "integer" if want_int else "number"
+            raise self.fail(f"`{name}` must be a compile-time {kind}, got {value.describe()}", at=name)
         return self.ev.eval_static(self.exprs[name], self.scope, want_int)
 
     def flag(self, name: str) -> bool:
@@ -130,11 +120,21 @@ class CallArgs:
         items = value.items if isinstance(value, ListValue) else (value,)
         raws = []
         for item in items:
-            if not (isinstance(item, Number) and item.is_int and item.value is not None):
-                raise self.fail(f"`{name}` must be an integer or a list of integers", at=name)
+            if isinstance(item, Number) and item.is_int and item.value is None:
+                raise self.fail(
+                    f"`{name}` must be known when the function is checked; "
+                    "a function's `int` parameter is known only at each call",
+                    at=name,
+                )
+            if not (isinstance(item, Number) and item.is_int):
+                raise self.fail(
+                    f"`{name}` must be an integer or a list of integers, got {item.describe()}",
+                    at=name,
+                )
             raws.append(self.axis(name, rank, int(item.value)))
-        if len(set(raws)) != len(raws):
-            raise self.fail(f"`{name}` lists an axis twice", at=name)
+        repeated = [a for i, a in enumerate(raws) if a in raws[:i]]
+        if repeated:
+            raise self.fail(f"`{name}` lists axis {repeated[0]} twice", at=name)
         return tuple(sorted(raws))
 
     def emit(self, op: str, operands: list[Tensor], result: TensorType, **props: Any) -> Tensor:
@@ -175,7 +175,9 @@ for _name, _doc in {
 
 def _binary(name: str, op: str) -> None:
     def rule(args: CallArgs) -> Value:
-        return args.ev.elementwise(op, args.value("a"), args.value("b"), args.call)
+        # Exactly `a OP b`: numbers fold, and errors point at the offending argument.
+        spelled = ast.Binary(op, args.exprs["a"], args.exprs["b"], args.call.span)
+        return args.ev.eval(spelled, args.scope)
 
     rule.__doc__ = f"`a {op} b` with broadcasting."
     builtin(name, "a", "b")(rule)
@@ -222,6 +224,8 @@ def _reduction(name: str, doc: str) -> None:
         x = args.tensor("x")
         axes = args.axes("axis", x.type.rank)
         keep = args.flag("keepdims")
+        if not axes:  # a scalar, or `axis=[]`: reducing over no axis leaves x as it is
+            return x
         dims = [Dim(1) if i in axes else d for i, d in enumerate(x.type.dims) if keep or i not in axes]
         return args.emit(f"nn.{name}", [x], x.type.with_dims(dims), axes=axes, keepdims=keep)
 
@@ -249,6 +253,8 @@ def _reshape(args: CallArgs) -> Value:
             f"{format_shape(dims)} ({product(dims)} elements)",
             at="shape",
         )
+    if dims == x.type.dims:
+        return x  # already that shape
     return args.emit("nn.reshape", [x], x.type.with_dims(dims), shape=dims)
 
 
@@ -266,7 +272,15 @@ def _transpose(args: CallArgs) -> Value:
         items = value.items if isinstance(value, ListValue) else ()
         perm = tuple(int(i.value) for i in items if isinstance(i, Number) and i.is_int and i.value is not None)
         if sorted(perm) != list(range(rank)) or len(perm) != len(items):
-            raise args.fail(f"`perm` must be a permutation of 0..{rank - 1}", at="perm")
+            listed = isinstance(value, ListValue) and len(perm) == len(items)
+            got = list(perm) if listed else value.describe()
+            raise args.fail(
+                f"`perm` must list each axis of {x.type} once, a permutation of "
+                f"{list(range(rank))}; got {got}",
+                at="perm",
+            )
+    if perm == tuple(range(rank)):
+        return x  # the identity permutation moves nothing
     dims = tuple(x.type.dims[p] for p in perm)
     return args.emit("nn.transpose", [x], x.type.with_dims(dims), perm=perm)
 
@@ -285,7 +299,8 @@ def index_rule(ev: Evaluator, node: ast.Index, scope: Scope) -> Value:
     """``x[i, lo:hi, ...]``: integer indices drop an axis, slices keep it."""
     x = ev.eval_tensor(node.base, scope, "an indexed value")
     if len(node.items) > x.type.rank:
-        raise ev.fail(node.span, f"{len(node.items)} indices for a tensor of rank {x.type.rank}")
+        count = f"{len(node.items)} {'index' if len(node.items) == 1 else 'indices'}"
+        raise ev.fail(node.span, f"too many indices: {x.type} has rank {x.type.rank}, got {count}")
     axis = 0
     for item, size in zip(node.items, x.type.dims):
         if isinstance(item, ast.Slice):
@@ -320,11 +335,15 @@ def _slice(ev: Evaluator, x: Tensor, item: ast.Slice, axis: int, size: Dim, scop
     if not lo.is_static:
         raise ev.fail(item.span, f"a slice must start at a static offset, got {lo}")
     if hi.is_static:
-        if lo.value >= hi.value or (size.is_static and hi.value > size.value):
-            raise ev.fail(item.span, f"slice {lo}:{hi} is empty or out of range for axis {axis} of size {size}")
+        if size.is_static and hi.value > size.value:
+            raise ev.fail(item.span, f"slice {lo}:{hi} is out of range for axis {axis} of size {size}")
+        if lo.value >= hi.value:
+            raise ev.fail(item.span, f"slice {lo}:{hi} is empty")
         length = Dim(hi.value - lo.value)
     elif lo.value != 0:
-        raise ev.fail(item.span, f"a slice ending at symbolic {hi} must start at 0")
+        raise ev.fail(
+            item.span, f"a slice ending at the symbolic size {hi} must start at 0, not {lo}"
+        )
     else:
         length = hi
     dims = x.type.dims[:axis] + (length,) + x.type.dims[axis + 1 :]
@@ -392,4 +411,5 @@ def _cross_entropy(args: CallArgs) -> Value:
             f"logits {logits.type}, got {labels.type}",
             at="labels",
         )
-    return args.emit("nn.cross_entropy", [logits, labels], TensorType(logits.type.dtype, ()))
+    # The loss is accumulated and returned in fp32 whatever the logits' dtype (docs/ir.md).
+    return args.emit("nn.cross_entropy", [logits, labels], TensorType("f32", ()))

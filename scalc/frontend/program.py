@@ -8,13 +8,13 @@ must come before their uses, as in a script.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from scalc.diagnostics import DiagnosticSink, Span
 from scalc.frontend import ast
-from scalc.frontend.evaluate import Emitter, Evaluator, Reported
+from scalc.frontend.evaluate import Emitter, Evaluator, Reported, bind_arguments
 from scalc.frontend.functions import define_function
-from scalc.frontend.scope import Scope
+from scalc.frontend.scope import Scope, describe_kind
 from scalc.frontend.types import POISON, DimValue, Number, Tensor, TensorType, Value
 from scalc.dialects.nn.dims import Dim
 
@@ -43,12 +43,16 @@ class ProgramInfo:
     loss: Tensor | None = None
 
 
-class ProgramEmitter(Emitter):
+class ProgramEmitter(Emitter, Protocol):
     """An emitter that also materialises inputs and parameters."""
 
-    def input(self, name: str, type: TensorType) -> Tensor: ...
+    def input(self, name: str, type: TensorType) -> Tensor:
+        """The value of input ``name`` (an entry-point argument when building)."""
+        ...
 
-    def param(self, name: str, type: TensorType) -> Tensor: ...
+    def param(self, name: str, type: TensorType) -> Tensor:
+        """The value of parameter ``name`` (an ``nn.get_param`` when building)."""
+        ...
 
 
 def evaluate_program(
@@ -122,7 +126,17 @@ class _ProgramRunner:
         try:
             type = self.ev.eval_type(item.type, scope)
             if not type.is_float:
-                raise self.ev.fail(item.type.span, f"parameters must be float, got {type.dtype}")
+                raise self.ev.fail(
+                    item.type.span,
+                    f"a parameter must have a float dtype (f32, bf16, f16), got {type.dtype}",
+                )
+            symbolic = [s for d in type.dims for s in d.symbols]
+            if symbolic:
+                # Parameters are allocated once, before any input binds a dimension.
+                raise self.ev.fail(
+                    item.type.span,
+                    f"a parameter's shape must be static, got {type} (`{symbolic[0]}` is a `dim`)",
+                )
             init = self._initialiser(item.init, scope)
         except Reported:
             self.ev.define(scope, item.name, POISON, "param", item.name_span)
@@ -134,24 +148,22 @@ class _ProgramRunner:
     def _initialiser(self, expr: ast.Expr, scope: Scope) -> Init:
         name, args, kwargs, span = _as_call(expr)
         if name not in _INITIALISERS:
-            raise self.ev.fail(
-                span, "a parameter's initialiser is normal(std=...), zeros, ones or constant(...)"
-            )
+            choices = "normal(std=...), zeros, ones or constant(value=...)"
+            if not name:
+                raise self.ev.fail(span, f"a parameter is initialised with {choices}")
+            raise self.ev.fail(span, f"unknown initialiser `{name}`; use {choices}")
         names, required = _INITIALISERS[name]
-        if len(args) > len(names):
-            raise self.ev.fail(span, f"{name} takes at most {len(names)} positional arguments")
-        given: dict[str, float] = {}
-        for pname, arg in zip(names, args):
-            given[pname] = self.ev.eval_static(arg, scope, want_int=False)
-        for kw in kwargs:
-            if kw.name not in names or kw.name in given:
-                raise self.ev.fail(kw.span, f"{name}() has no argument `{kw.name}` here")
-            given[kw.name] = self.ev.eval_static(kw.value, scope, want_int=False)
-        missing = [p for p in required if p not in given]
+        exprs = bind_arguments(self.ev, name, list(names), args, kwargs)
+        missing = [p for p in required if p not in exprs]
         if missing:
-            raise self.ev.fail(span, f"{name}() needs `{missing[0]}`, e.g. {name}({missing[0]}=0.02)")
+            raise self.ev.fail(
+                span, f"{name}: missing argument `{missing[0]}`, e.g. {name}({missing[0]}=0.02)"
+            )
+        given = {p: self.ev.eval_static(e, scope, want_int=False) for p, e in exprs.items()}
         if name == "normal" and given["std"] <= 0:
-            raise self.ev.fail(span, f"normal(): std must be positive, got {given['std']}")
+            raise self.ev.fail(
+                exprs["std"].span, f"normal: `std` must be positive, got {given['std']}"
+            )
         return Init(name, **{k: float(v) for k, v in given.items()})
 
     def _fn(self, item: ast.FnDef, scope: Scope) -> None:
@@ -203,10 +215,16 @@ class _ProgramRunner:
 
     def _assign(self, item: ast.Assign, scope: Scope) -> None:
         binding, _ = scope.lookup(item.name)
-        if binding is None or binding.kind != "let":
-            what = "an unknown name" if binding is None else f"a {binding.kind}"
+        if binding is None:
             raise self.ev.fail(
-                item.name_span, f"cannot assign to `{item.name}`: it is {what}; use `let` to bind a new name"
+                item.name_span,
+                f"unknown name `{item.name}`; use `let {item.name} = ...` to bind a new name",
+            )
+        if binding.kind != "let":
+            raise self.ev.fail(
+                item.name_span,
+                f"cannot assign to `{item.name}`: it is {describe_kind(binding.kind)}; "
+                "use `let` to bind a new name",
             )
         if not scope.function_scope_of(item.name):
             raise self.ev.fail(item.name_span, f"cannot assign to `{item.name}` from inside a function")
@@ -250,7 +268,12 @@ def run_for(
     lo = int(ev.eval_static(item.lo, scope, want_int=True)) if item.lo is not None else 0
     hi = int(ev.eval_static(item.hi, scope, want_int=True))
     if hi - lo > MAX_UNROLL:
-        raise ev.fail(item.span, f"loop of {hi - lo} iterations; scalc unrolls loops, at most {MAX_UNROLL}")
+        bounds = (item.lo or item.hi).span.to(item.hi.span)
+        raise ev.fail(
+            bounds,
+            f"this loop runs {hi - lo} iterations; scalc unrolls loops and allows at most "
+            f"{MAX_UNROLL}",
+        )
     for i in range(lo, hi):
         body = scope.child()
         body.define(item.var, Number(i, True), "loop", item.var_span)
