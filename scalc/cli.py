@@ -19,6 +19,7 @@ from pathlib import Path
 from scalc import __version__
 from scalc.diagnostics import ScalcError
 from scalc.driver import EMIT_CHOICES, InternalError, read_source, run_stages
+from scalc.passes.optimizer import OPTIMIZERS, OptimizerConfig
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -45,7 +46,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     source, name = _source_of(args.file)
-    text = run_stages(source, name, emit=args.emit).show()
+    optimizer = OptimizerConfig.make(
+        args.optimizer,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        beta1=args.beta1,
+        beta2=args.beta2,
+        eps=args.eps,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+    )
+    text = run_stages(source, name, emit=args.emit, optimizer=optimizer).show()
     if args.output is None or args.output == "-":
         sys.stdout.write(text)
     else:
@@ -93,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     compile_ = commands.add_parser(
         "compile",
         help="compile a .scl program and print an IR stage",
-        description="Compile FILE and print the chosen stage: `ast` (the parsed program) or "
-        "`nn` (the MLIR module of plain tensor ops).",
+        description="Compile FILE and print the chosen stage: `ast` (the parsed program), "
+        "`nn` (the MLIR module of plain tensor ops) or `train` (forward, backward and "
+        "optimizer step as one module).",
     )
     compile_.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
     compile_.add_argument(
@@ -103,8 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "-o", "--output", metavar="OUT", help="write to OUT instead of standard output"
     )
+    _add_optimizer_options(compile_)
     compile_.set_defaults(run=_cmd_compile)
     return parser
+
+
+def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("optimizer (fixed at compile time; the learning rate can also be fed per step)")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw", help="default: adamw")
+    group.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+    group.add_argument("--weight-decay", type=float, help="decoupled for adamw (default 0.01), L2 for sgd (default 0)")
+    group.add_argument("--beta1", type=float, help="adamw (default 0.9)")
+    group.add_argument("--beta2", type=float, help="adamw (default 0.999)")
+    group.add_argument("--eps", type=float, help="adamw (default 1e-8)")
+    group.add_argument("--momentum", type=float, help="sgd (default 0.9)")
+    group.add_argument("--nesterov", action="store_true", default=None, help="sgd: Nesterov momentum")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,8 @@ from scalc.frontend.build import build
 from scalc.frontend.check import check
 from scalc.frontend.parser import parse
 from scalc.frontend.program import ProgramInfo
+from scalc.passes.autodiff import differentiate
+from scalc.passes.optimizer import OptimizerConfig, add_optimizer
 
 
 class InternalError(Exception):
@@ -35,9 +37,11 @@ class Compilation:
 
     source: str
     file: str
+    optimizer: OptimizerConfig = OptimizerConfig()
     ast: ast.Program | None = None
     info: ProgramInfo | None = None
     nn: ModuleOp | None = None
+    train: ModuleOp | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,16 @@ def _build_nn(c: Compilation) -> None:
     _verify_or_report_bug(c.nn, "nn", c.file)
 
 
+def _differentiate(c: Compilation) -> None:
+    """Autodiff, then the optimizer: the nn module becomes the train module."""
+    assert c.nn is not None
+    train = c.nn.clone()
+    trained, grad_types = differentiate(train)
+    add_optimizer(train, trained, grad_types, c.optimizer)
+    c.train = train
+    _verify_or_report_bug(train, "train", c.file)
+
+
 def _show_ast(c: Compilation) -> str:
     from scalc.frontend.dump import dump_ast
 
@@ -65,25 +79,23 @@ def _show_ast(c: Compilation) -> str:
     return dump_ast(c.ast)
 
 
-def _show_module(c: Compilation) -> str:
-    assert c.nn is not None
-    return print_module(c.nn)
-
-
 STAGES: tuple[Stage, ...] = (
     Stage("ast", _parse, _show_ast),
-    Stage("nn", _build_nn, _show_module),
+    Stage("nn", _build_nn, lambda c: print_module(c.nn)),  # type: ignore[arg-type]
+    Stage("train", _differentiate, lambda c: print_module(c.train)),  # type: ignore[arg-type]
 )
 EMIT_CHOICES = tuple(stage.name for stage in STAGES)
 
 
-def compile_source(source: str, file: str = "<input>", emit: str = "nn") -> str:
+def compile_source(
+    source: str, file: str = "<input>", emit: str = "nn", optimizer: OptimizerConfig | None = None
+) -> str:
     """Run the stages up to ``emit`` and return that stage's text.
 
     >>> print(compile_source("const D = 2", emit="ast").splitlines()[0])
     Program(file='<input>')
     """
-    return run_stages(source, file, emit).show()
+    return run_stages(source, file, emit, optimizer).show()
 
 
 @dataclass
@@ -95,11 +107,16 @@ class StageResult:
         return self.stage.show(self.compilation)
 
 
-def run_stages(source: str, file: str = "<input>", emit: str = "nn") -> StageResult:
+def run_stages(
+    source: str,
+    file: str = "<input>",
+    emit: str = "nn",
+    optimizer: OptimizerConfig | None = None,
+) -> StageResult:
     """Run the stages up to and including ``emit``; raise ``ScalcError`` on user mistakes."""
     if emit not in EMIT_CHOICES:
         raise ScalcError(f"unknown stage `{emit}`; choose one of {', '.join(EMIT_CHOICES)}")
-    compilation = Compilation(source, file)
+    compilation = Compilation(source, file, optimizer or OptimizerConfig())
     for stage in STAGES:
         stage.run(compilation)
         if stage.name == emit:

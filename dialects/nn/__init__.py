@@ -1,7 +1,8 @@
 """The ``nn`` dialect: plain tensor ops at the level the scalc language speaks.
 
-Its contract (printed forms, semantics, verifier rules) is ``docs/ir.md``; the modules
-group the ops by family and ``NN`` is the dialect to load into an xDSL context.
+Its contract (printed forms, semantics, verifier rules) is ``docs/ir.md`` for the forward
+ops and ``docs/train.md`` for the gradient, optimizer and state ops of the train stage; the
+modules group the ops by family and ``NN`` is the dialect to load into an xDSL context.
 """
 
 from xdsl.ir import Dialect
@@ -23,12 +24,28 @@ from scalc.dialects.nn.elementwise import (
     TanhOp,
     UnaryOp,
 )
+from scalc.dialects.nn.grads import (
+    CausalMaskGradOp,
+    CrossEntropyGradOp,
+    ElementwiseGradOp,
+    EmbeddingGradOp,
+    GeluGradOp,
+    LayerNormGradOp,
+    ReluGradOp,
+    SigmoidGradOp,
+    SoftmaxGradOp,
+    SqrtGradOp,
+    TanhGradOp,
+)
 from scalc.dialects.nn.layers import CausalMaskOp, EmbeddingOp, LayerNormOp, SoftmaxOp
 from scalc.dialects.nn.linalg import MatmulOp
 from scalc.dialects.nn.loss import CrossEntropyOp
-from scalc.dialects.nn.module import ConstantOp, GetParamOp, ParamOp
+from scalc.dialects.nn.module import BufferOp, ConstantOp, GetParamOp, ParamOp
+from scalc.dialects.nn.optim import AdamWOp, OptimizerOp, SgdOp
 from scalc.dialects.nn.reduce import MaxOp, MeanOp, ReduceOp, SumOp
 from scalc.dialects.nn.shape import BroadcastOp, IndexOp, ReshapeOp, SliceOp, TransposeOp
+from scalc.dialects.nn.shape_grads import IndexGradOp, MaxGradOp, MeanGradOp, SliceGradOp
+from scalc.dialects.nn.state import GetStateOp, SetParamOp, SetStateOp, StateOp
 
 NN = Dialect(
     "nn",
@@ -62,42 +79,86 @@ NN = Dialect(
         EmbeddingOp,
         CausalMaskOp,
         CrossEntropyOp,
+        # train stage (docs/train.md)
+        ReluGradOp,
+        GeluGradOp,
+        TanhGradOp,
+        SigmoidGradOp,
+        SqrtGradOp,
+        SoftmaxGradOp,
+        LayerNormGradOp,
+        EmbeddingGradOp,
+        CrossEntropyGradOp,
+        CausalMaskGradOp,
+        MaxGradOp,
+        MeanGradOp,
+        SliceGradOp,
+        IndexGradOp,
+        StateOp,
+        GetStateOp,
+        SetStateOp,
+        SetParamOp,
+        SgdOp,
+        AdamWOp,
     ],
     [DimsAttr],
 )
 
 __all__ = [
     "NN",
+    "AdamWOp",
     "AddOp",
     "BinaryOp",
     "BroadcastOp",
+    "BufferOp",
+    "CausalMaskGradOp",
     "CausalMaskOp",
     "ConstantOp",
+    "CrossEntropyGradOp",
     "CrossEntropyOp",
     "DimsAttr",
     "DivOp",
+    "ElementwiseGradOp",
+    "EmbeddingGradOp",
     "EmbeddingOp",
     "ExpOp",
+    "GeluGradOp",
     "GeluOp",
     "GetParamOp",
+    "GetStateOp",
+    "IndexGradOp",
     "IndexOp",
+    "LayerNormGradOp",
     "LayerNormOp",
     "LogOp",
     "MatmulOp",
+    "MaxGradOp",
     "MaxOp",
+    "MeanGradOp",
     "MeanOp",
     "MulOp",
     "NegOp",
+    "OptimizerOp",
     "ParamOp",
     "ReduceOp",
+    "ReluGradOp",
     "ReluOp",
     "ReshapeOp",
+    "SetParamOp",
+    "SetStateOp",
+    "SgdOp",
+    "SigmoidGradOp",
     "SigmoidOp",
+    "SliceGradOp",
     "SliceOp",
+    "SoftmaxGradOp",
     "SoftmaxOp",
+    "SqrtGradOp",
     "SqrtOp",
+    "StateOp",
     "SubOp",
     "SumOp",
+    "TanhGradOp",
     "TanhOp",
     "TransposeOp",
     "UnaryOp",

@@ -40,6 +40,11 @@ class DimsAttr(ParametrizedAttribute):
     def __init__(self, dims: Iterable[Dim | int | str]) -> None:
         super().__init__(ArrayAttr(StringAttr(str(Dim.of(d))) for d in dims))
 
+    @staticmethod
+    def of(dims: DimsAttr | Iterable[Dim | int | str]) -> DimsAttr:
+        """``dims`` itself, or the attribute naming them: what op constructors accept."""
+        return dims if isinstance(dims, DimsAttr) else DimsAttr(dims)
+
     @property
     def dims(self) -> tuple[Dim, ...]:
         """The entries as `Dim` values."""

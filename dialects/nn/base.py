@@ -101,6 +101,35 @@ def check_axis(op: Operation, axis: int, rank: int) -> None:
         raise fail(op, f"axis {axis} is out of range for rank {rank}")
 
 
+def check_axes(op: Operation, axes: Sequence[int], rank: int) -> None:
+    """Reduction axes: at least one, each valid (`check_axis`), unique and sorted."""
+    if not axes:
+        raise fail(op, "needs at least one axis")
+    for axis in axes:
+        check_axis(op, axis, rank)
+    if len(set(axes)) != len(axes):
+        raise fail(op, f"axes {list(axes)} contain a duplicate")
+    if sorted(axes) != list(axes):
+        raise fail(op, f"axes {list(axes)} are not sorted")
+
+
+def keepdims_shape(shape: Shape, axes: Sequence[int]) -> tuple[int, ...]:
+    """``shape`` reduced over ``axes`` with ``keepdims``: those axes become size 1."""
+    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+def check_same_type(op: Operation, **operands: Attribute) -> None:
+    """The named operands all have the type of the first one.
+
+    ``check_same_type(op, lhs=..., rhs=...)`` fails with
+    ``operand types differ: lhs is tensor<3x4xf32>, rhs is tensor<3x5xf32>``.
+    """
+    (first, expected), *rest = operands.items()
+    for role, value_type in rest:
+        if value_type != expected:
+            raise fail(op, f"operand types differ: {first} is {expected}, {role} is {value_type}")
+
+
 def check_result(op: Operation, result: TensorType, shape: Shape, element_type: Attribute) -> None:
     """``result`` must have ``element_type`` and a shape compatible with ``shape``."""
     if result.get_element_type() != element_type or not shapes_compatible(
@@ -121,13 +150,15 @@ def check_result_type_is(
         raise fail(op, f"result type {result} differs from the {source} type {expected}")
 
 
-def check_element_type_kept(op: Operation, source: TensorType, result: TensorType) -> None:
-    """Ops that only move elements keep their element type."""
+def check_element_type_kept(
+    op: Operation, source: TensorType, result: TensorType, role: str = "the input"
+) -> None:
+    """Ops that only move elements keep the element type of their ``source`` (``role``)."""
     source_element = source.get_element_type()
     result_element = result.get_element_type()
     if source_element != result_element:
         raise fail(
-            op, f"result element type {result_element} differs from the input's {source_element}"
+            op, f"result element type {result_element} differs from {role}'s {source_element}"
         )
 
 

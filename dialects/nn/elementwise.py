@@ -13,7 +13,13 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def, traits_def
 from xdsl.traits import Pure
 
-from scalc.dialects.nn.base import SameType, check_float, check_result_type_is, fail, tensor_operand
+from scalc.dialects.nn.base import (
+    SameType,
+    check_float,
+    check_result_type_is,
+    check_same_type,
+    tensor_operand,
+)
 
 
 class UnaryOp(IRDLOperation, ABC):
@@ -51,10 +57,7 @@ class BinaryOp(IRDLOperation, ABC):
         super().__init__(operands=[lhs, rhs], result_types=[lhs.type])
 
     def verify_(self) -> None:
-        if self.lhs.type != self.rhs.type:
-            raise fail(
-                self, f"operand types differ: lhs is {self.lhs.type}, rhs is {self.rhs.type}"
-            )
+        check_same_type(self, lhs=self.lhs.type, rhs=self.rhs.type)
         check_float(self, "operand", self.lhs.type)
         check_result_type_is(self, self.result.type, self.lhs.type)
 

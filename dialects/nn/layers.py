@@ -105,24 +105,34 @@ class LayerNormOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
-        check_float(self, "input", self.input.type)
-        shape = self.input.type.get_shape()
-        if not shape:
-            raise fail(self, f"needs rank >= 1, got {self.input.type}")
-        element = self.input.type.get_element_type()
-        for role, value in (("gamma", self.gamma), ("beta", self.beta)):
-            param = value.type
-            if param.get_element_type() != element or not shapes_compatible(
-                param.get_shape(), shape[-1:]
-            ):
-                raise fail(
-                    self,
-                    f"{role} must be a {format_shape(shape[-1:])} tensor of {element} "
-                    f"(the last axis of the input), got {param}",
-                )
-        if not self.eps.value.data > 0:
-            raise fail(self, f"eps must be positive, got {self.eps.value.data}")
+        check_layernorm_operands(
+            self, self.input.type, {"gamma": self.gamma.type, "beta": self.beta.type}, self.eps
+        )
         check_result_type_is(self, self.result.type, self.input.type, "input")
+
+
+def check_layernorm_operands(
+    op: Operation, input: TensorType, params: dict[str, TensorType], eps: FloatAttr[Float64Type]
+) -> None:
+    """What ``nn.layernorm`` and its gradient require: a float input of rank >= 1, the
+    ``params`` (``gamma``, ``beta``) of shape ``[D]`` for a last axis of size ``D`` with the
+    input's element type, and ``eps`` > 0."""
+    check_float(op, "input", input)
+    shape = input.get_shape()
+    if not shape:
+        raise fail(op, f"needs rank >= 1, got {input}")
+    element = input.get_element_type()
+    for role, param in params.items():
+        if param.get_element_type() != element or not shapes_compatible(
+            param.get_shape(), shape[-1:]
+        ):
+            raise fail(
+                op,
+                f"{role} must be a {format_shape(shape[-1:])} tensor of {element} "
+                f"(the last axis of the input), got {param}",
+            )
+    if not eps.value.data > 0:
+        raise fail(op, f"eps must be positive, got {eps.value.data}")
 
 
 @irdl_op_definition
@@ -182,14 +192,19 @@ class CausalMaskOp(IRDLOperation):
         super().__init__(operands=[value], result_types=[value.type])
 
     def verify_(self) -> None:
-        check_float(self, "operand", self.input.type)
-        shape = self.input.type.get_shape()
-        if len(shape) < 2:
-            raise fail(self, f"needs rank >= 2, got {self.input.type}")
-        if not sizes_compatible(shape[-2], shape[-1]):
-            raise fail(
-                self,
-                f"the last two axes must be square, got {format_size(shape[-2])} "
-                f"x {format_size(shape[-1])}",
-            )
+        check_attention_scores(self, self.input.type)
         check_result_type_is(self, self.result.type, self.input.type)
+
+
+def check_attention_scores(op: Operation, scores: TensorType) -> None:
+    """The operand of ``nn.causal_mask`` and its gradient: float ``[..., T, T]``."""
+    check_float(op, "operand", scores)
+    shape = scores.get_shape()
+    if len(shape) < 2:
+        raise fail(op, f"needs rank >= 2, got {scores}")
+    if not sizes_compatible(shape[-2], shape[-1]):
+        raise fail(
+            op,
+            f"the last two axes must be square, got {format_size(shape[-2])} "
+            f"x {format_size(shape[-1])}",
+        )

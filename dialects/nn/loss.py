@@ -43,15 +43,21 @@ class CrossEntropyOp(IRDLOperation):
         super().__init__(operands=[logits, labels], result_types=[TensorType(f32, [])])
 
     def verify_(self) -> None:
-        check_float(self, "logits", self.logits.type)
-        check_index(self, "labels", self.labels.type)
-        logits, labels = self.logits.type.get_shape(), self.labels.type.get_shape()
-        if not logits:
-            raise fail(self, f"logits need a class axis, got {self.logits.type}")
-        if not shapes_compatible(labels, logits[:-1]):
-            raise fail(
-                self,
-                f"labels shape {format_shape(labels)} must be the logits shape "
-                f"{format_shape(logits)} without the class axis: {format_shape(logits[:-1])}",
-            )
+        check_logits_and_labels(self, self.logits.type, self.labels.type)
         check_result(self, self.result.type, (), f32)
+
+
+def check_logits_and_labels(op: Operation, logits: TensorType, labels: TensorType) -> None:
+    """Float ``logits[..., C]`` (classes on the last axis) and integer ``labels[...]``."""
+    check_float(op, "logits", logits)
+    check_index(op, "labels", labels)
+    logits_shape, labels_shape = logits.get_shape(), labels.get_shape()
+    if not logits_shape:
+        raise fail(op, f"logits need a class axis, got {logits}")
+    if not shapes_compatible(labels_shape, logits_shape[:-1]):
+        raise fail(
+            op,
+            f"labels shape {format_shape(labels_shape)} must be the logits shape "
+            f"{format_shape(logits_shape)} without the class axis: "
+            f"{format_shape(logits_shape[:-1])}",
+        )

@@ -1,7 +1,11 @@
-"""Module-level ops: parameters (``nn.param``), reading them (``nn.get_param``) and
-scalar constants (``nn.constant``)."""
+"""Module-level ops: parameters (``nn.param``), reading them (``nn.get_param``), scalar
+constants (``nn.constant``), and what every module-level buffer shares (`BufferOp`,
+`check_symbol`); the optimizer's buffers are in ``state.py``."""
 
 from __future__ import annotations
+
+from abc import ABC
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -13,6 +17,7 @@ from xdsl.dialects.builtin import (
     SymbolRefAttr,
     TensorType,
 )
+from xdsl.ir import Attribute, Operation
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -35,8 +40,55 @@ PARAM_INITS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 """For each ``init`` kind: the float properties it needs and those it also accepts."""
 
 
+class BufferOp(IRDLOperation, ABC):
+    """A tensor the runtime keeps between calls (``nn.param``, ``nn.state``): a symbol
+    directly in the ``builtin.module``, with a static shape and a float element type.
+
+    ``nn.<op> @name : tensor<...> {...}``
+    """
+
+    KIND: ClassVar[str]
+    """What the buffer is called in messages: ``parameter``, ``state buffer``."""
+
+    sym_name = prop_def(SymbolNameConstraint())
+    type = prop_def(TensorType)
+
+    traits = traits_def(SymbolOpInterface(), HasParent(ModuleOp))
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$sym_name `:` $type attr-dict"
+
+    def verify_(self) -> None:
+        where = f"@{self.sym_name.data}"
+        if DYNAMIC_INDEX in self.type.get_shape():
+            raise fail(self, f"{where}: a {self.KIND} needs a static shape, got {self.type}")
+        check_float(self, f"{where}: the {self.KIND} type", self.type)
+
+
+def check_symbol(
+    op: Operation,
+    ref: SymbolRefAttr,
+    kind: type[BufferOp],
+    value_type: Attribute,
+    *,
+    where: str = "",
+) -> None:
+    """``ref`` names a ``kind`` op (``nn.param``, ``nn.state``) of type ``value_type`` in
+    the module around ``op``.  ``where`` prefixes the messages (``@w1.m: ``)."""
+    symbol = f"@{ref.string_value()}"
+    try:
+        target = SymbolTable.lookup_symbol(op, ref)
+    except ValueError:
+        raise fail(op, f"{where}{symbol} is used outside a module") from None
+    if target is None:
+        raise fail(op, f"{where}unknown {kind.KIND} {symbol}")
+    if not isinstance(target, kind):
+        raise fail(op, f"{where}{symbol} is a {target.name}, not an {kind.name}")
+    if target.type != value_type:
+        raise fail(op, f"{where}type {value_type} differs from the type of {symbol}: {target.type}")
+
+
 @irdl_op_definition
-class ParamOp(IRDLOperation):
+class ParamOp(BufferOp):
     """A trainable parameter of the model: a module-level symbol with a static float type.
 
     ``init`` says how the runtime initialises it: ``normal`` (``std`` > 0, optional
@@ -48,17 +100,12 @@ class ParamOp(IRDLOperation):
     """
 
     name = "nn.param"
+    KIND: ClassVar[str] = "parameter"
 
-    sym_name = prop_def(SymbolNameConstraint())
-    type = prop_def(TensorType)
     init = prop_def(StringAttr)
     std = opt_prop_def(FloatAttr[Float64Type])
     mean = opt_prop_def(FloatAttr[Float64Type])
     value = opt_prop_def(FloatAttr[Float64Type])
-
-    traits = traits_def(SymbolOpInterface(), HasParent(ModuleOp))
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$sym_name `:` $type attr-dict"
 
     def __init__(
         self,
@@ -81,10 +128,8 @@ class ParamOp(IRDLOperation):
         )
 
     def verify_(self) -> None:
+        super().verify_()
         where = f"@{self.sym_name.data}"
-        if DYNAMIC_INDEX in self.type.get_shape():
-            raise fail(self, f"{where}: a parameter needs a static shape, got {self.type}")
-        check_float(self, f"{where}: the parameter type", self.type)
         init = self.init.data
         if init not in PARAM_INITS:
             raise fail(self, f"{where}: unknown init {init!r}, expected one of {list(PARAM_INITS)}")
@@ -119,19 +164,7 @@ class GetParamOp(IRDLOperation):
         super().__init__(properties={"param": SymbolRefAttr(param)}, result_types=[result_type])
 
     def verify_(self) -> None:
-        symbol = f"@{self.param.string_value()}"
-        try:
-            target = SymbolTable.lookup_symbol(self, self.param)
-        except ValueError:
-            raise fail(self, f"{symbol} is read outside a module") from None
-        if target is None:
-            raise fail(self, f"unknown parameter {symbol}")
-        if not isinstance(target, ParamOp):
-            raise fail(self, f"{symbol} is a {target.name}, not an nn.param")
-        if target.type != self.result.type:
-            raise fail(
-                self, f"type {self.result.type} differs from the type of {symbol}: {target.type}"
-            )
+        check_symbol(self, self.param, ParamOp, self.result.type)
 
 
 @irdl_op_definition

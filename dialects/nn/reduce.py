@@ -17,7 +17,13 @@ from xdsl.irdl import (
 )
 from xdsl.traits import Pure
 
-from scalc.dialects.nn.base import check_axis, check_float, check_result, fail, tensor_operand
+from scalc.dialects.nn.base import (
+    check_axes,
+    check_float,
+    check_result,
+    keepdims_shape,
+    tensor_operand,
+)
 
 
 class ReduceOp(IRDLOperation, ABC):
@@ -54,16 +60,9 @@ class ReduceOp(IRDLOperation, ABC):
         check_float(self, "operand", self.input.type)
         shape = self.input.type.get_shape()
         axes = self.axes.get_values()
-        if not axes:
-            raise fail(self, "needs at least one axis")
-        for axis in axes:
-            check_axis(self, axis, len(shape))
-        if len(set(axes)) != len(axes):
-            raise fail(self, f"axes {list(axes)} contain a duplicate")
-        if sorted(axes) != list(axes):
-            raise fail(self, f"axes {list(axes)} are not sorted")
+        check_axes(self, axes, len(shape))
         if self.keepdims is not None:
-            expected = [1 if i in axes else size for i, size in enumerate(shape)]
+            expected = keepdims_shape(shape, axes)
         else:
             expected = [size for i, size in enumerate(shape) if i not in axes]
         check_result(self, self.result.type, expected, self.input.type.get_element_type())

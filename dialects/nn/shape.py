@@ -70,8 +70,9 @@ class _ToDimsOp(_ShapeOp, ABC):
         dims: DimsAttr | Sequence[Dim | int | str],
         result_type: TensorType,
     ) -> None:
-        attr = dims if isinstance(dims, DimsAttr) else DimsAttr(dims)
-        super().__init__(operands=[input], result_types=[result_type], properties={"dims": attr})
+        super().__init__(
+            operands=[input], result_types=[result_type], properties={"dims": DimsAttr.of(dims)}
+        )
 
 
 @irdl_op_definition
