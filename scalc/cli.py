@@ -32,7 +32,7 @@ def _source_of(path: str) -> tuple[str, str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     source, name = _source_of(args.file)
-    result = run_stages(source, name, emit=EMIT_CHOICES[-1])
+    result = run_stages(source, name, emit="nn")
     info = result.compilation.info
     assert info is not None
     print(

@@ -1,0 +1,310 @@
+"""A training session (DESIGN.md §7): a program's parameters and optimizer state, and the
+entry points of its train module (docs/train.md) run on a backend.
+
+    sess = program.session(seed=0)
+    out = sess.train_step(x=x, y=y)      # @train_forward, @train_backward, @optimizer_step
+    out.loss, out.metrics["grad_norm"], out.skipped
+    logits = sess.forward(x=x).logits    # @forward
+
+A step whose loss or gradients are not finite is skipped: parameters and state stay as
+they were, the result says ``skipped=True`` and a `SkippedStepWarning` is issued, so bad
+data is a reported, recoverable event and never corrupts the weights (DESIGN.md §9).
+Parameter arrays are read-only and replaced, never written in place, by each step.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scalc.diagnostics import InputError, ScalcError, did_you_mean
+from scalc.dialects import nn
+from scalc.runtime import checkpoint
+from scalc.runtime.backends.reference import REFERENCE, RefEnv
+from scalc.runtime.executor import Executor
+from scalc.runtime.inputs import convert, is_torch_tensor, like_torch, to_numpy
+
+if TYPE_CHECKING:
+    from scalc.runtime.program import Program
+
+BACKENDS = ("auto", "reference", "triton", "triton-interpret")
+STEP_STATE = "step"
+
+
+class SkippedStepWarning(RuntimeWarning):
+    """An optimizer step was skipped because the loss or a gradient was not finite."""
+
+
+class Outputs(Mapping[str, Any]):
+    """The outputs of ``forward``, by name: ``out["logits"]`` or ``out.logits``."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"no output `{name}`{did_you_mean(name, set(values))}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self._values.items())
+        return f"Outputs({shapes})"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One optimizer step: the loss before the update, metrics, and whether it was skipped."""
+
+    loss: float
+    metrics: dict[str, float | int] = field(default_factory=dict)
+    skipped: bool = False
+
+
+@dataclass
+class _Pending:
+    """Gradients ``backward`` computed and ``step`` will apply (``None``: loss not finite)."""
+
+    loss: float
+    grads: dict[str, np.ndarray] | None
+
+
+def resolve_backend(backend: str) -> str:
+    """The backend a session runs on; only ``reference`` exists yet."""
+    if backend in ("auto", "reference"):
+        return "reference"
+    if backend in BACKENDS:
+        raise ScalcError(f'backend `{backend}` is not available yet; use "reference" or "auto"')
+    raise ScalcError(f"unknown backend `{backend}`; choose one of {', '.join(BACKENDS)}")
+
+
+class Session:
+    """Parameters, optimizer state and compiled entry points of one program.
+
+    Made by `Program.session`; parameters are initialised from their ``init`` with
+    ``numpy.random.default_rng(seed)`` in declaration order, optimizer state is zeros.
+    """
+
+    def __init__(self, program: Program, backend: str = "auto", seed: int = 0) -> None:
+        self.program = program
+        self.backend = resolve_backend(backend)
+        self._kernels = REFERENCE
+        self._env = RefEnv(rng=np.random.default_rng(seed))
+        self._executors: dict[str, Executor] = {}
+        self._pending: _Pending | None = None
+        for op in program.train.body.block.ops:
+            if isinstance(op, nn.ParamOp):
+                self._env.params[op.sym_name.data] = self._kernels[nn.ParamOp](op, self._env)
+            elif isinstance(op, nn.StateOp):
+                self._env.state[op.sym_name.data] = self._kernels[nn.StateOp](op, self._env)
+        self._freeze()
+
+    # --- running ----------------------------------------------------------------------
+
+    def forward(self, **inputs: Any) -> Outputs:
+        """The model's outputs (``@forward``), as NumPy arrays or as torch tensors when the
+        inputs were torch tensors. Inputs the model has but ``forward`` does not read (the
+        labels) are accepted and ignored."""
+        executor = self._executor("forward")
+        args, example = self._arguments(executor, inputs)
+        results = self._run(executor, args)
+        values = dict(zip(executor.result_names, results))
+        return Outputs(like_torch(values, example) if example is not None else values)
+
+    def train_step(self, lr: float | None = None, **inputs: Any) -> StepResult:
+        """Forward, backward and the optimizer update on one batch: ``backward`` + ``step``."""
+        rate = self._learning_rate(lr)
+        self.backward(**inputs)
+        return self._apply(rate)
+
+    def backward(self, **inputs: Any) -> float:
+        """The loss on one batch; its gradients are kept for the next ``step()``."""
+        forward = self._executor("train_forward")
+        args, _ = self._arguments(forward, inputs)
+        loss_value, *saved = self._run(forward, args)
+        loss = float(loss_value)
+        grads = None
+        if math.isfinite(loss):
+            backward = self._executor("train_backward")
+            grads = dict(zip(backward.result_names, self._run(backward, saved)))
+        self._pending = _Pending(loss, grads)
+        return loss
+
+    def step(self, lr: float | None = None) -> StepResult:
+        """Apply the gradients of the last ``backward()`` with learning rate ``lr`` (default:
+        the compiled one); skipped, with a warning, when they are not finite."""
+        rate = self._learning_rate(lr)
+        if self._pending is None:
+            raise ScalcError("step() has no gradients to apply: call backward(...) first")
+        return self._apply(rate)
+
+    def _apply(self, rate: float) -> StepResult:
+        """``step`` once the learning rate is checked (warnings point at the caller's caller)."""
+        assert self._pending is not None
+        pending, self._pending = self._pending, None
+        norm, bad = _grad_norm(pending.grads)
+        metrics: dict[str, float | int] = {
+            "loss": pending.loss,
+            "lr": rate,
+            "step": self.step_count,
+            "grad_norm": norm,
+        }
+        if not math.isfinite(pending.loss) or bad is not None:
+            what = (
+                f"the loss is {pending.loss}"
+                if bad is None
+                else f"the gradient of `{bad}` is not finite"
+            )
+            warnings.warn(
+                f"step {self.step_count + 1} skipped: {what}; parameters are unchanged",
+                SkippedStepWarning,
+                stacklevel=3,
+            )
+            return StepResult(pending.loss, metrics, skipped=True)
+        assert pending.grads is not None
+        optimizer = self._executor("optimizer_step")
+        lr_array = np.asarray(rate, dtype=np.float32)
+        args = [lr_array if s.grad is None else pending.grads[s.grad] for s in optimizer.args]
+        self._run(optimizer, args)
+        self._freeze()
+        metrics["step"] = self.step_count
+        return StepResult(pending.loss, metrics)
+
+    # --- parameters and checkpoints ---------------------------------------------------
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Parameter name -> its current value (read-only arrays; later steps replace them)."""
+        return dict(self._env.params)
+
+    @property
+    def step_count(self) -> int:
+        """Optimizer steps taken (skipped steps do not count)."""
+        value = self._env.state.get(STEP_STATE)
+        return 0 if value is None else int(value)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and state buffer: ``param/NAME``, ``state/NAME``."""
+        return checkpoint.make_state_dict(self._env.params, self._env.state)
+
+    def load_state_dict(self, values: Mapping[str, Any]) -> None:
+        """Replace parameters and state; names, shapes and dtypes must match exactly."""
+        self._load(dict(values), "state dict")
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint (``.npz``, atomically) that `restore` reads back bit-exactly."""
+        meta = {
+            "model": self.program.model,
+            "train_mlir": self.program.train_hash,
+            "scalc_version": self.program.manifest["scalc_version"],
+        }
+        checkpoint.write_checkpoint(path, self.state_dict(), meta)
+
+    def restore(self, path: str | Path, *, strict: bool = True) -> None:
+        """Load a checkpoint written by `save`. It must come from the same model; with
+        ``strict`` (the default) also from the same compilation (the same ``train.mlir``)."""
+        meta, arrays = checkpoint.read_checkpoint(path)
+        if meta.get("model") != self.program.model:
+            raise checkpoint.CheckpointError(
+                f"{path}: a checkpoint of model `{meta.get('model')}`, but this session runs "
+                f"model `{self.program.model}`"
+            )
+        if strict and meta.get("train_mlir") != self.program.train_hash:
+            raise checkpoint.CheckpointError(
+                f"{path}: written by another compilation of model `{self.program.model}` "
+                "(its train.mlir differs: other optimizer settings or source); pass "
+                "strict=False to load it anyway (names, shapes and dtypes are still checked)"
+            )
+        self._load(arrays, str(path))
+
+    # --- internals --------------------------------------------------------------------
+
+    def _load(self, values: dict[str, Any], source: str) -> None:
+        expected = checkpoint.make_state_dict(self._env.params, self._env.state)
+        checked = checkpoint.check_state_dict(expected, values, source)
+        params, state = checkpoint.split_state_dict(checked)
+        self._env.params.update(params)
+        self._env.state.update(state)
+        self._pending = None
+
+    def _run(self, executor: Executor, args: list[np.ndarray]) -> list[np.ndarray]:
+        # Overflow and NaN are detected after the step and reported once, as a skipped
+        # step; NumPy's per-kernel floating-point warnings would only repeat that.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return executor.run(self._env, args)
+
+    def _executor(self, entry: str) -> Executor:
+        executor = self._executors.get(entry)
+        if executor is None:
+            executor = Executor(self.program.entry(entry), self._kernels)
+            self._executors[entry] = executor
+        return executor
+
+    def _arguments(
+        self, executor: Executor, inputs: dict[str, Any]
+    ) -> tuple[list[np.ndarray], Any]:
+        """The executor's arguments from user inputs, and a torch tensor among them if any."""
+        known = self.program.input_names
+        for name in inputs:
+            if name not in known:
+                raise InputError(
+                    f"unknown input `{name}`; the model's inputs are "
+                    f"{', '.join(known) or '(none)'}{did_you_mean(name, set(known))}"
+                )
+        specs = [spec for spec in executor.args if spec.dims is not None]
+        missing = [spec for spec in specs if spec.name not in inputs]
+        if missing:
+            wants = ", ".join(f"{s.name}: {s.describe()}" for s in specs)
+            raise InputError(f"missing input `{missing[0].name}`; @{executor.name} takes {wants}")
+        example = next((v for v in inputs.values() if is_torch_tensor(v)), None)
+        args = [convert(spec, to_numpy(spec.name, inputs[spec.name])) for spec in specs]
+        return args, example
+
+    def _learning_rate(self, lr: float | None) -> float:
+        rate = self.program.default_lr if lr is None else float(lr)
+        if not math.isfinite(rate) or rate < 0:
+            raise InputError(f"lr must be a finite number >= 0, got {rate}")
+        return rate
+
+    def _freeze(self) -> None:
+        """Make every parameter and state array read-only: views given out stay valid."""
+        for table in (self._env.params, self._env.state):
+            for value in table.values():
+                value.flags.writeable = False
+
+    def __repr__(self) -> str:
+        return (
+            f"Session(model={self.program.model!r}, backend={self.backend!r}, "
+            f"step={self.step_count})"
+        )
+
+
+def _grad_norm(grads: dict[str, np.ndarray] | None) -> tuple[float, str | None]:
+    """The global L2 norm of the gradients, and the first parameter with a non-finite one."""
+    if grads is None:
+        return math.nan, None
+    total = 0.0
+    for name, g in grads.items():
+        flat = g.reshape(-1)
+        square = float(np.dot(flat, flat))
+        if not math.isfinite(square):
+            if not np.isfinite(flat).all():
+                return math.nan, name
+            square = float(np.dot(flat.astype(np.float64), flat.astype(np.float64)))
+        total += square
+    return math.sqrt(total), None
