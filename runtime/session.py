@@ -193,6 +193,14 @@ class Session:
         return dict(self._env.params)
 
     @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """d loss / d param from the last ``backward()`` not yet applied by ``step()``
+        (empty when there is none). Parameters the loss does not depend on are absent."""
+        if self._pending is None or self._pending.grads is None:
+            return {}
+        return dict(self._pending.grads)
+
+    @property
     def step_count(self) -> int:
         """Optimizer steps taken (skipped steps do not count)."""
         value = self._env.state.get(STEP_STATE)

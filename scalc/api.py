@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scalc.diagnostics import ScalcError
 
 if TYPE_CHECKING:
+    from scalc.passes.optimizer import OptimizerConfig
     from scalc.runtime.program import Program
 
 RECIPES = ("fp32",)
@@ -42,18 +43,25 @@ def compile(
     >>> program.model, program.input_names
     ('m', ('x',))
     """
-    from scalc.driver import read_source, run_stages
+    from scalc.driver import read_source
     from scalc.passes.optimizer import OptimizerConfig
-    from scalc.runtime.program import Program
 
-    if recipe not in RECIPES:
-        raise ScalcError(f"unknown recipe `{recipe}`; available: {', '.join(RECIPES)}")
     config = OptimizerConfig.make(optimizer, **optimizer_options)
     if _is_path(path_or_source):
         source, file = read_source(path_or_source), str(path_or_source)
     else:
         source, file = str(path_or_source), "<source>"
-    compilation = run_stages(source, file, emit="train", optimizer=config).compilation
+    return compile_program(source, file, recipe, config)
+
+
+def compile_program(source: str, file: str, recipe: str, optimizer: OptimizerConfig) -> Program:
+    """Compile ``source`` (named ``file`` in diagnostics) with a validated optimizer."""
+    from scalc.driver import run_stages
+    from scalc.runtime.program import Program
+
+    if recipe not in RECIPES:
+        raise ScalcError(f"unknown recipe `{recipe}`; available: {', '.join(RECIPES)}")
+    compilation = run_stages(source, file, emit="train", optimizer=optimizer).compilation
     assert compilation.train is not None and compilation.nn is not None
     return Program.from_modules(compilation.train, compilation.nn, recipe)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from scalc import __version__
 from scalc.diagnostics import ScalcError
-from scalc.driver import EMIT_CHOICES, InternalError, read_source, run_stages
+from scalc.api import RECIPES
+from scalc.driver import EMIT_CHOICES, InternalError, decode_source, read_source, run_stages
 from scalc.passes.optimizer import OPTIMIZERS, OptimizerConfig
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -26,7 +27,11 @@ EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 def _source_of(path: str) -> tuple[str, str]:
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
+        # Bytes, decoded as files are: a wrong encoding is an error, not mojibake.
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:  # replaced by a text stream (tests, embedding)
+            return sys.stdin.read(), "<stdin>"
+        return decode_source(stdin.read(), "<stdin>"), "<stdin>"
     return read_source(path), path
 
 
@@ -46,7 +51,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     source, name = _source_of(args.file)
-    optimizer = OptimizerConfig.make(
+    optimizer = _optimizer_config(args)
+    if args.emit is None and args.output is not None and _is_artifact_path(args.output):
+        from scalc.api import compile_program
+
+        program = compile_program(source, name, args.recipe, optimizer)
+        program.save(args.output)
+        print(f"wrote {args.output}: model `{program.model}`, recipe {args.recipe}", file=sys.stderr)
+        return EXIT_OK
+    text = run_stages(source, name, emit=args.emit or "nn", optimizer=optimizer).show()
+    if args.output is None or args.output == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomically(Path(args.output), text)
+    return EXIT_OK
+
+
+def _is_artifact_path(path: str) -> bool:
+    return path.endswith((".sclc", ".sclc.zip"))
+
+
+def _optimizer_config(args: argparse.Namespace) -> OptimizerConfig:
+    return OptimizerConfig.make(
         args.optimizer,
         lr=args.lr,
         weight_decay=args.weight_decay,
@@ -56,12 +82,6 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         momentum=args.momentum,
         nesterov=args.nesterov,
     )
-    text = run_stages(source, name, emit=args.emit, optimizer=optimizer).show()
-    if args.output is None or args.output == "-":
-        sys.stdout.write(text)
-    else:
-        write_atomically(Path(args.output), text)
-    return EXIT_OK
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -104,16 +124,23 @@ def build_parser() -> argparse.ArgumentParser:
     compile_ = commands.add_parser(
         "compile",
         help="compile a .scl program and print an IR stage",
-        description="Compile FILE and print the chosen stage: `ast` (the parsed program), "
-        "`nn` (the MLIR module of plain tensor ops) or `train` (forward, backward and "
-        "optimizer step as one module).",
+        description="Compile FILE. With `-o OUT.sclc` (or OUT.sclc.zip) and no --emit, write "
+        "the compiled artifact that scalc.load() reads; otherwise print the chosen stage: "
+        "`ast` (the parsed program), `nn` (the MLIR module of plain tensor ops, the default) "
+        "or `train` (forward, backward and optimizer step).",
     )
     compile_.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
     compile_.add_argument(
-        "--emit", choices=EMIT_CHOICES, default="nn", help="the stage to print (default: nn)"
+        "--emit", choices=EMIT_CHOICES, help="the stage to print (default: nn)"
     )
     compile_.add_argument(
-        "-o", "--output", metavar="OUT", help="write to OUT instead of standard output"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write to OUT instead of standard output; OUT.sclc writes the artifact",
+    )
+    compile_.add_argument(
+        "--recipe", choices=RECIPES, default="fp32", help="precision recipe (default: fp32)"
     )
     _add_optimizer_options(compile_)
     compile_.set_defaults(run=_cmd_compile)

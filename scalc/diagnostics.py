@@ -42,14 +42,25 @@ class Diagnostic:
         """``FILE:LINE:COL: error: MESSAGE``, then the source line and a caret under the span."""
         s = self.span
         head = f"{s.file}:{s.line}:{s.col}: error: {self.message}"
-        lines = source.splitlines() if source is not None else []
+        lines = source_lines(source) if source is not None else []
         if not 1 <= s.line <= len(lines):
             return head
-        text = lines[s.line - 1].expandtabs(4)
-        width = (s.end_col - s.col) if s.end_line == s.line else len(text) - s.col + 1
-        width = max(1, min(width, len(text) - s.col + 1))
-        caret = " " * (s.col - 1) + "^" + "~" * (width - 1)
+        raw = lines[s.line - 1]
+        text = raw.expandtabs(4)
+        # Columns count characters (a tab is one); the caret is placed in expanded text.
+        start = len(raw[: s.col - 1].expandtabs(4))
+        end = len(raw[: s.end_col - 1].expandtabs(4)) if s.end_line == s.line else len(text)
+        caret = " " * start + "^" + "~" * (max(1, end - start) - 1)
         return f"{head}\n{text}\n{caret}"
+
+
+def source_lines(source: str) -> list[str]:
+    r"""The lines of ``source`` as the parser counts them: split at ``\n`` only.
+
+    ``str.splitlines`` would also split at form feeds, ``\x1e`` and ``\u2028``, which the
+    parser treats as ordinary characters; then the shown line would not be the reported one.
+    """
+    return [line.removesuffix("\r") for line in source.split("\n")]
 
 
 class ScalcError(Exception):

@@ -8,6 +8,7 @@ written to a file for the bug report.
 
 from __future__ import annotations
 
+import codecs
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,11 +133,22 @@ def read_source(path: str | Path) -> str:
     if p.is_dir():
         raise ScalcError(f"{path}: is a directory, expected a .scl file")
     try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScalcError(f"{path}: not UTF-8 text") from None
+        data = p.read_bytes()
     except OSError as err:
         raise ScalcError(f"{path}: cannot read: {err.strerror}") from None
+    return decode_source(data, str(path))
+
+
+def decode_source(data: bytes, name: str) -> str:
+    """Program text from the bytes of file ``name`` (or ``<stdin>``): UTF-8 with newlines
+    made ``\\n`` and a byte-order mark (some Windows editors write one) dropped."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ScalcError(f"{name}: not UTF-8 text (an invalid byte on line {line})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _verify_or_report_bug(module: ModuleOp, stage: str, file: str) -> None:

@@ -61,6 +61,7 @@ class CallArgs:
         self.ev, self.spec, self.call, self.scope = ev, spec, call, scope
         names = [p for p, _ in spec.params]
         self.exprs = bind_arguments(ev, spec.name, names, call.args, call.kwargs)
+        self.values: dict[str, Value] = {}
         missing = [p for p, d in spec.params if d is _REQUIRED and p not in self.exprs]
         if missing:
             raise self.fail(f"missing argument `{missing[0]}`")
@@ -73,7 +74,16 @@ class CallArgs:
         return name in self.exprs
 
     def value(self, name: str) -> Value:
-        return self.ev.eval(self.exprs[name], self.scope)
+        """The argument's value, evaluated once: rules may coerce it several ways, and a
+        second evaluation would emit its ops twice (and nested calls would cost 2**depth)."""
+        if name not in self.values:
+            self.values[name] = self.ev.eval(self.exprs[name], self.scope)
+        return self.values[name]
+
+    def _unknown_int(self, name: str) -> Reported:
+        return self.fail(
+            f"`{name}` cannot be an `int` parameter: it is known only at each call", at=name
+        )
 
     def tensor(self, name: str, float_only: bool = True) -> Tensor:
         value = self.value(name)
@@ -90,7 +100,9 @@ class CallArgs:
         if not isinstance(value, Number) or (want_int and not value.is_int):
             kind = "integer" if want_int else "number"
             raise self.fail(f"`{name}` must be a compile-time {kind}, got {value.describe()}", at=name)
-        return self.ev.eval_static(self.exprs[name], self.scope, want_int)
+        if value.value is None:
+            raise self._unknown_int(name)
+        return value.value
 
     def flag(self, name: str) -> bool:
         if name not in self.exprs:
@@ -121,11 +133,7 @@ class CallArgs:
         raws = []
         for item in items:
             if isinstance(item, Number) and item.is_int and item.value is None:
-                raise self.fail(
-                    f"`{name}` must be known when the function is checked; "
-                    "a function's `int` parameter is known only at each call",
-                    at=name,
-                )
+                raise self._unknown_int(name)
             if not (isinstance(item, Number) and item.is_int):
                 raise self.fail(
                     f"`{name}` must be an integer or a list of integers, got {item.describe()}",
@@ -149,10 +157,12 @@ def call_builtin(ev: Evaluator, spec: Builtin, call: ast.Call, scope: Scope) -> 
 def _unary(name: str, doc: str) -> None:
     def rule(args: CallArgs) -> Value:
         value = args.value("x")
-        if isinstance(value, Number) and value.value is not None:
+        if isinstance(value, Number) and value.value is None:
+            return Number(None, False)  # of an `int` parameter: folded at each inlined call
+        if isinstance(value, Number):
             folded = math_fold(name, float(value.value))
             if folded is None:
-                raise args.fail(f"{name}({value.value}) is undefined", at="x")
+                raise args.fail(f"{name}({value.value}) is not a finite real number", at="x")
             return Number(folded, False)
         x = args.tensor("x")
         return args.emit(f"nn.{name}", [x], x.type)
@@ -248,9 +258,12 @@ def _reshape(args: CallArgs) -> Value:
     x = args.tensor("x", float_only=False)
     dims = args.dims("shape")
     if product(x.type.dims) != product(dims):
+        def count(d: Dim) -> str:
+            return f"{d} element" + ("" if d == Dim(1) else "s")
+
         raise args.fail(
-            f"cannot reshape {x.type} ({product(x.type.dims)} elements) into "
-            f"{format_shape(dims)} ({product(dims)} elements)",
+            f"cannot reshape {x.type} ({count(product(x.type.dims))}) into "
+            f"{format_shape(dims)} ({count(product(dims))})",
             at="shape",
         )
     if dims == x.type.dims:
@@ -275,8 +288,7 @@ def _transpose(args: CallArgs) -> Value:
             listed = isinstance(value, ListValue) and len(perm) == len(items)
             got = list(perm) if listed else value.describe()
             raise args.fail(
-                f"`perm` must list each axis of {x.type} once, a permutation of "
-                f"{list(range(rank))}; got {got}",
+                f"`perm` must be a permutation of {list(range(rank))} for {x.type}, got {got}",
                 at="perm",
             )
     if perm == tuple(range(rank)):

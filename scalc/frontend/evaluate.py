@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 from scalc.diagnostics import DiagnosticSink, Span, did_you_mean
 from scalc.dialects.nn.dims import Dim, format_shape
 from scalc.frontend import ast
-from scalc.frontend.scope import Scope
+from scalc.frontend.scope import Scope, describe_kind
 from scalc.frontend.types import (
     DTYPES,
     POISON,
@@ -32,6 +32,12 @@ from scalc.frontend.types import (
     Value,
     broadcast_dims,
 )
+
+
+MAX_INT = 2**63 - 1  # sizes, indices and axes are 64-bit integers in the IR
+
+# Function bodies are checked once for every call, so an `int` parameter has no value there.
+_INT_PARAM_UNKNOWN = "an `int` parameter cannot be used {where}: it is known only at each call"
 
 
 class Reported(Exception):
@@ -89,10 +95,18 @@ class Evaluator:
         self.emitter = emitter
         # Runs one statement; set by the program runner (statements live in program.py).
         self.run_stmt: Callable[[Any, Scope], None] = _no_statements
+        # The calls being inlined (function name, call span), outermost first. An error
+        # found only when a body is inlined (an `int` argument indexing out of range)
+        # names the call that caused it, not just the line in the body.
+        self.call_sites: list[tuple[str, Span]] = []
 
     # ------------------------------------------------------------------ diagnostics
     def fail(self, span: Span, message: str) -> Reported:
         """Record an error and return the exception that unwinds the statement."""
+        if self.call_sites:
+            name, site = self.call_sites[-1]
+            outer = "".join(f", from line {s.line}" for _, s in reversed(self.call_sites[:-1]))
+            message += f" (in `{name}` called at line {site.line}{outer})"
         self.sink.error(span, message)
         return Reported()
 
@@ -124,7 +138,8 @@ class Evaluator:
         if clash is not None and clash.kind in {"const", "dim", "input", "param", "fn"}:
             self.sink.error(
                 span,
-                f"`{name}` is already defined as a {clash.kind} at line {clash.span.line}",
+                f"`{name}` is already defined as {describe_kind(clash.kind)} "
+                f"at line {clash.span.line}",
             )
             return
         if local is not None:
@@ -145,10 +160,15 @@ class Evaluator:
             if value.value < 0:
                 raise self.fail(expr.span, f"a size cannot be negative, got {value.value}")
             return Dim(int(value.value))
-        raise self.fail(expr.span, f"expected a size (an integer or a dimension), got {value.describe()}")
+        if isinstance(value, Number) and value.is_int:
+            raise self.fail(expr.span, _INT_PARAM_UNKNOWN.format(where="as a size"))
+        got = value.value if isinstance(value, Number) else value.describe()
+        raise self.fail(expr.span, f"expected a size (an integer or a dimension), got {got}")
 
     def _dim_arith(self, expr: ast.Binary, lhs: Dim, rhs: Dim) -> Dim:
         if expr.op == "*":
+            if (lhs * rhs).coeff > MAX_INT:
+                raise self.fail(expr.span, "this size is too large: sizes must be below 2**63")
             return lhs * rhs
         if expr.op == "/":
             quotient = lhs.divide(rhs)
@@ -194,7 +214,17 @@ class Evaluator:
         return value
 
     def _eval_num(self, expr: ast.Num, scope: Scope) -> Value:
-        return Number(expr.value, isinstance(expr.value, int))
+        is_int = isinstance(expr.value, int)
+        what = "this integer" if is_int else "this number"
+        return self.number(expr.span, expr.value, is_int, what)
+
+    def number(self, span: Span, value: int | float, is_int: bool, what: str) -> Number:
+        """``Number(value)``, or a diagnostic when ``value`` leaves the range the IR holds."""
+        if is_int and abs(value) > MAX_INT:
+            raise self.fail(span, f"{what} is too large: compile-time integers must be below 2**63")
+        if not is_int and not math.isfinite(value):
+            raise self.fail(span, f"{what} is too large for a float")
+        return Number(value, is_int)
 
     def _eval_bool(self, expr: ast.Bool, scope: Scope) -> Value:
         return BoolValue(expr.value)
@@ -210,8 +240,9 @@ class Evaluator:
 
     def _eval_neg(self, expr: ast.Neg, scope: Scope) -> Value:
         value = self.eval(expr.operand, scope)
-        if isinstance(value, Number) and value.value is not None:
-            return Number(-value.value, value.is_int)
+        if isinstance(value, Number):
+            # None: a function's `int` parameter, checked generically; its value comes per call.
+            return Number(None if value.value is None else -value.value, value.is_int)
         if isinstance(value, Tensor):
             self.require_float(value, expr.operand.span, "`-`")
             return self.emitter.emit("nn.neg", [value], value.type)
@@ -232,21 +263,26 @@ class Evaluator:
             raise self.fail(expr.span, "`@` needs tensors, got two numbers")
         if lhs.value is None or rhs.value is None:
             return Number(None, lhs.is_int and rhs.is_int and expr.op != "/")
+        what = f"the result of `{expr.op}`"
         if expr.op == "/":
             if rhs.value == 0:
                 raise self.fail(expr.span, "division by zero")
-            quotient = lhs.value / rhs.value
             exact = lhs.is_int and rhs.is_int and lhs.value % rhs.value == 0
-            return Number(int(quotient) if exact else quotient, exact)
+            quotient = lhs.value // rhs.value if exact else lhs.value / rhs.value
+            return self.number(expr.span, quotient, exact, what)
         result = _FOLD[expr.op](lhs.value, rhs.value)
-        return Number(result, lhs.is_int and rhs.is_int)
+        return self.number(expr.span, result, lhs.is_int and rhs.is_int, what)
 
     def require_float(self, t: Tensor, span: Span, what: str) -> None:
         if not t.type.is_float:
             raise self.fail(span, f"{what} needs a float tensor, got {t.type}")
 
     def scalar_like(self, number: Number, like: Tensor) -> Tensor:
-        """A compile-time number as a tensor broadcast to ``like``'s type."""
+        """A compile-time number as a tensor broadcast to ``like``'s type.
+
+        The value is unknown (None) only while a function body is checked generically, where
+        nothing is emitted; every inlined call knows it.
+        """
         scalar = self.emitter.emit(
             "nn.constant", [], TensorType(like.type.dtype, ()), value=float(number.value or 0.0)
         )
@@ -265,8 +301,6 @@ class Evaluator:
                 raise self.fail(span, f"`{op}` needs tensors or numbers, got {value.describe()}")
             if isinstance(value, Tensor):
                 self.require_float(value, span, f"`{op}`")
-            elif value.value is None:
-                raise self.fail(span, "a loop variable cannot be used as a tensor value")
         if isinstance(lhs, Number):
             assert isinstance(rhs, Tensor)
             lhs = self.scalar_like(lhs, rhs)
@@ -290,6 +324,8 @@ class Evaluator:
         from scalc.frontend.builtins import BUILTINS, call_builtin
 
         binding, _ = scope.lookup(expr.func)
+        if binding is not None and binding.value is POISON:
+            raise Reported()  # a function whose definition was already reported
         if binding is not None and isinstance(binding.value, Function):
             from scalc.frontend.functions import call_function
 
@@ -297,7 +333,9 @@ class Evaluator:
         if expr.func in BUILTINS:
             return call_builtin(self, BUILTINS[expr.func], expr, scope)
         if binding is not None:
-            raise self.fail(expr.func_span, f"`{expr.func}` is a {binding.kind}, not a function")
+            raise self.fail(
+                expr.func_span, f"`{expr.func}` is {describe_kind(binding.kind)}, not a function"
+            )
         hint = did_you_mean(expr.func, set(BUILTINS) | self.function_names(scope))
         raise self.fail(expr.func_span, f"unknown function `{expr.func}`{hint}")
 
@@ -324,15 +362,46 @@ class Evaluator:
         """A compile-time number (``const`` values, range bounds, indices)."""
         value = self.eval(expr, scope)
         if isinstance(value, Number) and value.value is None:
-            raise self.fail(
-                expr.span,
-                "a function's `int` parameter is known only at each call and cannot be used here",
-            )
+            raise self.fail(expr.span, _INT_PARAM_UNKNOWN.format(where="here"))
         ok = isinstance(value, Number)
         if not ok or (want_int and not value.is_int):  # type: ignore[union-attr]
             kind = "integer" if want_int else "number"
             raise self.fail(expr.span, f"expected a compile-time {kind}, got {value.describe()}")
         return value.value  # type: ignore[union-attr,return-value]
+
+
+def bind_arguments(
+    ev: Evaluator,
+    what: str,
+    names: list[str],
+    args: tuple[ast.Expr, ...],
+    kwargs: tuple[ast.Keyword, ...],
+) -> dict[str, ast.Expr]:
+    """Match a call's arguments to parameter ``names``; ``what`` prefixes the messages.
+
+    Builtins, user functions and initialisers all bind arguments this way, so a misplaced,
+    unknown or repeated argument reads the same everywhere. Missing arguments are the
+    caller's to report (which parameters are required differs).
+    """
+    if len(args) > len(names):
+        allowed = f"at most {len(names)}" if names else "no"
+        noun = "argument" if len(names) == 1 else "arguments"
+        raise ev.fail(args[len(names)].span, f"{what}: takes {allowed} {noun}, got {len(args)}")
+    first_keyword = min((kw.span for kw in kwargs), default=None)
+    exprs: dict[str, ast.Expr] = {}
+    for name, expr in zip(names, args):
+        # The AST keeps positional and keyword arguments apart; spans recover the order.
+        if first_keyword is not None and expr.span > first_keyword:
+            raise ev.fail(expr.span, f"{what}: positional argument after a keyword argument")
+        exprs[name] = expr
+    for kw in kwargs:
+        if kw.name not in names:
+            hint = did_you_mean(kw.name, names)
+            raise ev.fail(kw.span, f"{what}: unknown argument `{kw.name}`{hint}")
+        if kw.name in exprs:
+            raise ev.fail(kw.span, f"{what}: argument `{kw.name}` is given twice")
+        exprs[kw.name] = kw.value
+    return exprs
 
 
 def _no_statements(stmt: Any, scope: Scope) -> None:
@@ -346,7 +415,7 @@ def math_fold(name: str, x: float) -> float | None:
         "exp": math.exp,
         "log": math.log,
         "tanh": math.tanh,
-        "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+        "sigmoid": lambda v: 0.5 * (1.0 + math.tanh(0.5 * v)),  # no overflow for large |v|
         "relu": lambda v: max(v, 0.0),
         "gelu": lambda v: 0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0))),
     }

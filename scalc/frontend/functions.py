@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from scalc.dialects.nn.dims import Dim
 from scalc.frontend import ast
-from scalc.frontend.evaluate import Evaluator, Function, Reported
+from scalc.frontend.evaluate import Evaluator, Function, Reported, bind_arguments
 from scalc.frontend.scope import Scope
 from scalc.frontend.types import POISON, DimValue, Number, Tensor, TensorType, Value
 
@@ -37,15 +37,19 @@ def define_function(ev: Evaluator, node: ast.FnDef, scope: Scope) -> None:
     for name, type in fn.params:
         value = Number(None, True) if type is None else Tensor(type)
         body_scope.define(name, value, "arg", node.span)
-    result = _run_body(ev, node, body_scope)
-    if isinstance(result, Tensor) and node.result is not None:
-        declared = ev.eval_type(node.result, body_scope)
-        if declared != result.type:
-            ret = node.body[-1]
-            raise ev.fail(ret.span, f"`{node.name}` is declared to return {declared}, but returns {result.type}")
-    fn.result = result.type if isinstance(result, Tensor) else None
-    if fn.result is None:
-        scope.names[node.name].value = POISON
+    try:
+        result = _run_body(ev, node, body_scope)
+        if isinstance(result, Tensor) and node.result is not None:
+            declared = ev.eval_type(node.result, body_scope)
+            if declared != result.type:
+                ret = node.body[-1]
+                raise ev.fail(ret.span, f"`{node.name}` is declared to return {declared}, but returns {result.type}")
+        fn.result = result.type if isinstance(result, Tensor) else None
+    finally:
+        # A body with errors poisons the function: its calls are not reported again (and
+        # not mistaken for recursion, which is what an unfinished result means).
+        if fn.result is None:
+            scope.names[node.name].value = POISON
 
 
 def call_function(ev: Evaluator, fn: Function, call: ast.Call, scope: Scope) -> Value:
@@ -78,7 +82,11 @@ def call_function(ev: Evaluator, fn: Function, call: ast.Call, scope: Scope) -> 
     body_scope = _signature_scope(ev, node, scope.root(), binding)
     for (pname, _), (arg, _) in zip(fn.params, args):
         body_scope.define(pname, arg, "arg", node.span)
-    return _run_body(ev, node, body_scope)
+    ev.call_sites.append((node.name, call.span))
+    try:
+        return _run_body(ev, node, body_scope)
+    finally:
+        ev.call_sites.pop()
 
 
 def _signature_scope(ev: Evaluator, node: ast.FnDef, root: Scope, binding: dict[str, Dim]) -> Scope:
@@ -90,13 +98,16 @@ def _signature_scope(ev: Evaluator, node: ast.FnDef, root: Scope, binding: dict[
 
 
 def _run_body(ev: Evaluator, node: ast.FnDef, scope: Scope) -> Value:
+    early = [s for s in node.body[:-1] if isinstance(s, ast.Return)]
+    for stmt in early:
+        ev.sink.error(stmt.span, "`return` must be the last statement of a function")
     if not node.body or not isinstance(node.body[-1], ast.Return):
+        if early:
+            raise Reported()
         raise ev.fail(node.name_span, f"function `{node.name}` must end with `return`")
-    failed = False
+    failed = bool(early)
     for stmt in node.body[:-1]:
         if isinstance(stmt, ast.Return):
-            ev.sink.error(stmt.span, "`return` must be the last statement of a function")
-            failed = True
             continue
         try:
             ev.run_stmt(stmt, scope)
@@ -115,17 +126,7 @@ def _bind_arguments(
 ) -> list[tuple[Tensor | Number, ast.Expr]]:
     node = fn.node
     names = [p.name for p in node.params]
-    exprs: dict[str, ast.Expr] = {}
-    if len(call.args) > len(names):
-        raise ev.fail(call.span, f"`{node.name}` takes {len(names)} arguments, got {len(call.args) + len(call.kwargs)}")
-    for name, expr in zip(names, call.args):
-        exprs[name] = expr
-    for kw in call.kwargs:
-        if kw.name not in names:
-            raise ev.fail(kw.span, f"`{node.name}` has no parameter `{kw.name}`")
-        if kw.name in exprs:
-            raise ev.fail(kw.span, f"`{node.name}`: parameter `{kw.name}` is given twice")
-        exprs[kw.name] = kw.value
+    exprs = bind_arguments(ev, f"`{node.name}`", names, call.args, call.kwargs)
     missing = [n for n in names if n not in exprs]
     if missing:
         raise ev.fail(call.span, f"`{node.name}`: missing argument `{missing[0]}`")
@@ -136,10 +137,14 @@ def _bind_arguments(
         if ptype is None:
             value = ev.eval(expr, scope)
             if not (isinstance(value, Number) and value.is_int):
-                raise ev.fail(expr.span, f"argument `{name}` must be a compile-time integer, got {value.describe()}")
+                got = value.value if isinstance(value, Number) else value.describe()
+                raise ev.fail(
+                    expr.span,
+                    f"`{node.name}`: argument `{name}` must be a compile-time integer, got {got}",
+                )
             bound.append((value, expr))
         else:
-            bound.append((ev.eval_tensor(expr, scope, f"argument `{name}`"), expr))
+            bound.append((ev.eval_tensor(expr, scope, f"`{node.name}`: argument `{name}`"), expr))
     return bound
 
 

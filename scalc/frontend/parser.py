@@ -6,6 +6,7 @@ Lark's token names (``RPAR``) are turned back into what the user types (``)``).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import lark
 from lark import Lark, Token, Transformer, v_args
 
-from scalc.diagnostics import Diagnostic, ScalcError, Span
+from scalc.diagnostics import Diagnostic, ScalcError, Span, source_lines
 from scalc.frontend import ast
 
 _EXPR_START = {"NAME", "INT", "FLOAT", "LPAR", "MINUS", "LSQB", "TRUE", "FALSE"}
@@ -42,7 +43,42 @@ def parse(source: str, file: str = "<input>") -> ast.Program:
         tree = _parser().parse(source)
     except lark.exceptions.UnexpectedInput as err:
         raise ScalcError([_syntax_diagnostic(err, source, file)], source) from None
+    too_deep = _too_deep(tree, file)
+    if too_deep is not None:
+        raise ScalcError([too_deep], source)
     return _ToAst(file).transform(tree)
+
+
+# The AST conversion, the checker and the IR builder recurse once (or a few frames) per
+# level of nesting; past this depth Python's recursion limit would end scalc with a
+# traceback. Real programs nest a few levels; a long `a + b + ...` chain is one level a term.
+MAX_NESTING = 100
+
+
+_STATEMENT_RULES = {
+    "start", "model_decl", "const_decl", "dim_decl", "input_decl", "param_decl", "fn_def",
+    "dim_params", "fn_params", "fn_param", "output_decl", "loss_decl", "block", "let_stmt",
+    "assign_stmt", "return_stmt", "for_stmt", "type",
+}  # fmt: skip
+
+
+def _too_deep(tree: lark.Tree[Token], file: str) -> Diagnostic | None:
+    """A diagnostic at the outermost expression of the first construct nested deeper than
+    ``MAX_NESTING`` (counted from the file), or None. Iterative: it must not recurse."""
+    stack: list[tuple[lark.Tree[Token], int, lark.Tree[Token] | None]] = [(tree, 1, None)]
+    while stack:
+        node, depth, outer = stack.pop()
+        if outer is None and node.data not in _STATEMENT_RULES:
+            outer = node
+        if depth > MAX_NESTING:
+            m = (outer or node).meta
+            return Diagnostic(
+                Span(file, m.line, m.column, m.end_line, m.end_column),
+                f"this expression is nested more than {MAX_NESTING} levels deep; "
+                "split it into steps with `let`",
+            )
+        stack.extend((c, depth + 1, outer) for c in node.children if isinstance(c, lark.Tree))
+    return None
 
 
 # ----------------------------------------------------------------------------- syntax errors
@@ -74,22 +110,54 @@ def _syntax_diagnostic(err: lark.exceptions.UnexpectedInput, source: str, file: 
     line, col = max(err.line, 1), max(err.column, 1)
     if isinstance(err, lark.exceptions.UnexpectedCharacters):
         char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        message = f"unexpected character `{char}`"
+        # An invisible character is named by its code point, or the message would show nothing.
+        shown = f"`{char}`" if char.isprintable() else f"U+{ord(char):04X}" if char else "end"
+        message = f"unexpected character {shown}"
         return Diagnostic(Span(file, line, col, line, col + 1), message)
     token = getattr(err, "token", None)
     expected = set(getattr(err, "expected", set()) or getattr(err, "accepts", set()) or set())
     if token is None or token.type == "$END":
-        # Point just past the last character, where the missing text belongs.
-        lines = source.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
+        # Point just past the last token, where the missing text belongs (not past the
+        # comments and blank lines after it); Lark's end token borrows that position.
+        if token is not None and token.end_line is not None and token.end_column is not None:
+            line, col = token.end_line, token.end_column
+        else:
+            lines = source_lines(source)
+            line, col = len(lines), len(lines[-1]) + 1
         return Diagnostic(
             Span(file, line, col, line, col + 1),
             "unexpected end of file" + _describe_expected(expected),
         )
+    misplaced = _misplaced_declaration(err, token, expected, source, file)
+    if misplaced is not None:
+        return misplaced
     width = max(1, len(str(token.value)))
     return Diagnostic(
         Span(file, line, col, line, col + width),
         f"unexpected {_describe_token(token)}" + _describe_expected(expected),
+    )
+
+
+_DECLARATION_KEYWORDS = ("model", "const", "dim", "input", "param", "fn", "output")
+
+
+def _misplaced_declaration(
+    err: lark.exceptions.UnexpectedInput, token: Token, expected: set[str], source: str, file: str
+) -> Diagnostic | None:
+    """``output y = ...`` inside ``{ }``: keywords are not reserved, so in a block the parser
+    reads ``output`` as a name being assigned and trips over ``y``. Say what really happened."""
+    if token.type != "NAME" or expected != {"EQUAL"}:
+        return None
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*\Z", source[: err.pos_in_stream])
+    if before is None or before.group(1) not in _DECLARATION_KEYWORDS:
+        return None
+    at = before.start(1)
+    line = source.count("\n", 0, at) + 1
+    col = at - (source.rfind("\n", 0, at) + 1) + 1
+    keyword = before.group(1)
+    return Diagnostic(
+        Span(file, line, col, line, col + len(keyword)),
+        f"`{keyword}` declarations belong at the top level, not inside a block `{{ ... }}`",
     )
 
 
@@ -225,7 +293,10 @@ class _ToAst(Transformer[Any, ast.Program]):
         return ast.Name(str(c[0]), self._span(meta))
 
     def int(self, meta: Any, c: list[Token]) -> ast.Num:
-        return ast.Num(int(c[0]), self._span(meta))
+        # Python refuses to convert more than 4300 digits. Any literal that long is far past
+        # the range the checker accepts (and reports), so its leading digits stand for it.
+        digits = str(c[0]).lstrip("0") or "0"
+        return ast.Num(int(digits[:4000]), self._span(meta))
 
     def float(self, meta: Any, c: list[Token]) -> ast.Num:
         return ast.Num(float(c[0]), self._span(meta))

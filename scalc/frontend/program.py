@@ -215,6 +215,11 @@ class _ProgramRunner:
 
     def _assign(self, item: ast.Assign, scope: Scope) -> None:
         binding, _ = scope.lookup(item.name)
+        if binding is None and item.name == "loss":
+            # Keywords are not reserved: inside `{ }` a loss declaration parses as assignment.
+            raise self.ev.fail(
+                item.span, "`loss = ...` belongs at the top level, not inside a block `{ ... }`"
+            )
         if binding is None:
             raise self.ev.fail(
                 item.name_span,

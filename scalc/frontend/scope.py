@@ -15,6 +15,25 @@ from scalc.frontend.types import Value
 # Kinds of binding visible from inside a function body when declared at top level.
 GLOBAL_KINDS = frozenset({"const", "dim", "input", "param", "fn"})
 
+# How diagnostics name each kind of binding: "`x` is an input".
+_KIND_WORDS = {
+    "const": "a const",
+    "dim": "a dim",
+    "input": "an input",
+    "param": "a param",
+    "fn": "a function",
+    "let": "a let",
+    "arg": "a function argument",
+    "loop": "a loop variable",
+    "dimparam": "a dimension parameter",
+}
+
+
+def describe_kind(kind: str) -> str:
+    """The kind of a binding with its article, for messages: ``describe_kind("input")``
+    is ``"an input"``."""
+    return _KIND_WORDS.get(kind, f"a {kind}")
+
 
 @dataclass
 class Binding:

@@ -1,0 +1,67 @@
+"""bench/reference_step.py runs and reports in its documented format (no timing checks:
+the numbers depend on the machine)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.torch_models import read_consts
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "reference_step.py"
+RESULT = re.compile(
+    r"^reference: (?P<ref>\d+\.\d) ms/step  torch-eager: (?P<torch>\d+\.\d) ms/step  "
+    r"ratio: (?P<ratio>\d+\.\d\d) \(target <= 2\.0\)$",
+    re.MULTILINE,
+)
+
+
+def test_reference_step_bench_prints_and_writes_its_results(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(BENCH), "--steps", "2", "--threads", "1", "--json", str(out)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,  # the script finds the example and its torch model by itself
+    )
+    assert run.returncode == 0, run.stderr
+    match = RESULT.search(run.stdout)
+    assert match, run.stdout
+    assert "threads: numpy BLAS 1" in run.stdout and "torch 1" in run.stdout, run.stdout
+
+    result = json.loads(out.read_text())
+    assert result["steps"] == 2 and len(result["reference_ms_all"]) == 2
+    assert result["threads"]["numpy_blas"] == 1 and result["threads"]["torch"] == 1
+    consts = read_consts((ROOT / "examples" / "gpt.scl").read_text())  # the example's own
+    assert result["config"] == {
+        "batch": 32,
+        "seq": consts["MAX_T"],
+        "d": consts["D"],
+        "layers": consts["LAYERS"],
+        "heads": consts["HEADS"],
+        "vocab": consts["VOCAB"],
+    }
+    assert result["optimizer"]["kind"] == "adamw"
+    assert f"{result['reference_ms']:.1f}" == match["ref"]
+    assert f"{result['torch_eager_ms']:.1f}" == match["torch"]
+    assert abs(result["ratio"] - result["reference_ms"] / result["torch_eager_ms"]) < 1e-9
+    # Both sides train the same model from the same weights on the same first batch.
+    first = result["first_loss"]
+    assert abs(first["reference"] - first["torch"]) <= 1e-5 * abs(first["torch"])
+
+
+def test_reference_step_bench_rejects_bad_options() -> None:
+    run = subprocess.run(
+        [sys.executable, str(BENCH), "--steps", "0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and "--steps" in run.stderr
