@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 
 from scalc.dialects import nn
+from scalc.dialects.nn.attrs import DimsAttr
 
 DERIVED = ("model", "symbols", "optimizer", "inputs", "outputs", "params", "state", "entry_points")
 """The manifest fields `describe_module` computes."""
@@ -104,10 +105,13 @@ def _dim(d: Any) -> int | str:
 
 
 def _outputs(forward: func.FuncOp) -> list[dict[str, Any]]:
-    # Result types spell symbolic sizes `?`; the IR does not name them on results.
+    # Result types spell symbolic sizes `?`; each result's `nn.dims` names them.
     outputs = []
     for attrs, t in zip(_res_attrs(forward), forward.function_type.outputs.data):
         dtype, dims = _tensor(t)
+        named = attrs.get("nn.dims")
+        if isinstance(named, DimsAttr):
+            dims = [_dim(d) for d in named.dims]
         outputs.append({"name": _json(attrs["nn.output"]), "dtype": dtype, "dims": dims})
     return outputs
 

@@ -151,7 +151,11 @@ def _entry_point(program: ast.Program, source: str, info: ProgramInfo, entry: st
         DictionaryAttr({"nn.input": StringAttr(name), "nn.dims": DimsAttr(t.dims)})
         for name, t, _ in kept
     ]
-    res_attrs = [DictionaryAttr({"nn.output": StringAttr(name)}) for name, _ in named]
+    res_attrs = [
+        DictionaryAttr({"nn.output": StringAttr(name), "nn.dims": DimsAttr(t.type.dims)})
+        for name, t in named
+        if t is not None
+    ]
     return func.FuncOp(
         entry,
         ([ir_type(t) for _, t, _ in kept], [ir_type(t.type) for t in results]),

@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 from scalc.diagnostics import DiagnosticSink, Span, did_you_mean
 from scalc.dialects.nn.dims import Dim, format_shape
 from scalc.frontend import ast
-from scalc.frontend.scope import Scope, describe_kind
+from scalc.frontend.scope import GLOBAL_KINDS, KEYWORDS, LOCAL_KINDS, Scope, describe_kind
 from scalc.frontend.types import (
     DTYPES,
     POISON,
@@ -132,10 +132,14 @@ class Evaluator:
         return set(BUILTINS)
 
     def define(self, scope: Scope, name: str, value: object, kind: str, span: Span) -> None:
+        """Bind ``name`` in ``scope``, refusing keywords, redefinitions and hidden names."""
+        if name in KEYWORDS:
+            self.sink.error(span, f"`{name}` is a keyword and cannot be used as a name")
+            return
         existing, _ = scope.root().lookup(name) if scope.parent else (None, False)
         local = scope.names.get(name)
         clash = local or existing
-        if clash is not None and clash.kind in {"const", "dim", "input", "param", "fn"}:
+        if clash is not None and clash.kind in GLOBAL_KINDS:
             self.sink.error(
                 span,
                 f"`{name}` is already defined as {describe_kind(clash.kind)} "
@@ -144,6 +148,14 @@ class Evaluator:
             return
         if local is not None:
             self.sink.error(span, f"`{name}` is already defined at line {local.span.line}")
+            return
+        outer = scope.enclosing_binding(name)
+        if kind == "let" and outer is not None and outer.kind in LOCAL_KINDS:
+            self.sink.error(
+                span,
+                f"`{name}` is already {describe_kind(outer.kind)} (line {outer.span.line}); "
+                f"to update it write `{name} = ...` without `let`",
+            )
             return
         scope.define(name, value, kind, span)
 

@@ -173,11 +173,11 @@ class _ProgramRunner:
         try:
             value = self.ev.eval_tensor(item.value, scope, f"output `{item.name}`")
         except Reported:
-            self.ev.define(scope, item.name, POISON, "let", item.name_span)
+            self.ev.define(scope, item.name, POISON, "output", item.name_span)
             raise
         if any(name == item.name for name, _ in self.info.outputs):
             raise self.ev.fail(item.name_span, f"output `{item.name}` is declared twice")
-        self.ev.define(scope, item.name, value, "let", item.name_span)
+        self.ev.define(scope, item.name, value, "output", item.name_span)
         self.emitter.name(value, item.name)
         self.info.outputs.append((item.name, value))
 
@@ -281,7 +281,7 @@ def run_for(
         )
     for i in range(lo, hi):
         body = scope.child()
-        body.define(item.var, Number(i, True), "loop", item.var_span)
+        ev.define(body, item.var, Number(i, True), "loop", item.var_span)
         failed = False
         for stmt in item.body:
             try:

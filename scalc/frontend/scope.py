@@ -14,6 +14,9 @@ from scalc.frontend.types import Value
 
 # Kinds of binding visible from inside a function body when declared at top level.
 GLOBAL_KINDS = frozenset({"const", "dim", "input", "param", "fn"})
+# Kinds a nested `let` must not silently hide: inside an unrolled loop that would make
+# `let h = f(h)` a no-op instead of the update the author meant (`h = f(h)`).
+LOCAL_KINDS = frozenset({"let", "output", "arg", "loop", "dimparam"})
 
 # How diagnostics name each kind of binding: "`x` is an input".
 _KIND_WORDS = {
@@ -26,7 +29,16 @@ _KIND_WORDS = {
     "arg": "a function argument",
     "loop": "a loop variable",
     "dimparam": "a dimension parameter",
+    "output": "an output",
 }
+
+# Words of the grammar (scl.lark). Lark's contextual lexer would accept most of them as
+# names where no keyword can stand, but `let loss = x` followed by `loss = y` would then
+# mean two different things, so the checker refuses them as names.
+KEYWORDS = frozenset(
+    "model const dim input param fn let return for in range output loss true false int "
+    "f32 bf16 f16 i32 i64".split()
+)
 
 
 def describe_kind(kind: str) -> str:
@@ -88,6 +100,15 @@ class Scope:
                 return False
             scope = scope.parent
         return False
+
+    def enclosing_binding(self, name: str) -> Binding | None:
+        """``name`` in a scope around this one within the same function (or top level)."""
+        scope = self
+        while not scope.is_function and scope.parent is not None:
+            scope = scope.parent
+            if name in scope.names:
+                return scope.names[name]
+        return None
 
     def define(self, name: str, value: Value | object, kind: str, span: Span) -> None:
         self.names[name] = Binding(value, kind, span)

@@ -88,7 +88,7 @@ def test_manifest_describes_the_train_module(program: Program) -> None:
         {"name": "x", "dtype": "f32", "dims": ["B", 64]},
         {"name": "y", "dtype": "i32", "dims": ["B"]},
     ]
-    assert m["outputs"] == [{"name": "logits", "dtype": "f32", "dims": ["?", 10]}]
+    assert m["outputs"] == [{"name": "logits", "dtype": "f32", "dims": ["B", 10]}]
     assert m["params"][0] == {
         "name": "w1",
         "dtype": "f32",

@@ -1,6 +1,6 @@
 builtin.module attributes {scalc.model = "const_folding", scalc.symbols = ["B"]} {
   nn.param @w : tensor<8x4xf32> {init = "normal", std = 0.35355339059327373 : f64}
-  func.func @forward(%x: tensor<?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, 8>}) -> (tensor<?x4xf32> {nn.output = "y"}) {
+  func.func @forward(%x: tensor<?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, 8>}) -> (tensor<?x4xf32> {nn.output = "y", nn.dims = #nn.dims<B, 4>}) {
     %w = nn.get_param @w : tensor<8x4xf32>
     %0 = nn.matmul %x, %w : (tensor<?x8xf32>, tensor<8x4xf32>) -> tensor<?x4xf32>
     %1 = nn.constant 3.500000e+00 : tensor<f32>

@@ -14,7 +14,7 @@ builtin.module attributes {scalc.model = "gpt", scalc.symbols = ["B", "T"]} {
   nn.param @lnf_g : tensor<128xf32> {init = "ones"}
   nn.param @lnf_b : tensor<128xf32> {init = "zeros"}
   nn.param @w_out : tensor<128x96xf32> {init = "normal", std = 2.000000e-02 : f64}
-  func.func @forward(%tokens: tensor<?x?xi32> {nn.input = "tokens", nn.dims = #nn.dims<B, T>}) -> (tensor<?x?x96xf32> {nn.output = "logits"}) {
+  func.func @forward(%tokens: tensor<?x?xi32> {nn.input = "tokens", nn.dims = #nn.dims<B, T>}) -> (tensor<?x?x96xf32> {nn.output = "logits", nn.dims = #nn.dims<B, T, 96>}) {
     %tok_emb = nn.get_param @tok_emb : tensor<96x128xf32>
     %pos_emb = nn.get_param @pos_emb : tensor<64x128xf32>
     %ln1_g = nn.get_param @ln1_g : tensor<2x128xf32>
@@ -122,7 +122,7 @@ builtin.module attributes {scalc.model = "gpt", scalc.symbols = ["B", "T"]} {
     %logits = nn.matmul %71, %w_out : (tensor<?x?x128xf32>, tensor<128x96xf32>) -> tensor<?x?x96xf32>
     func.return %logits : tensor<?x?x96xf32>
   }
-  func.func @loss(%tokens: tensor<?x?xi32> {nn.input = "tokens", nn.dims = #nn.dims<B, T>}, %targets: tensor<?x?xi32> {nn.input = "targets", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%tokens: tensor<?x?xi32> {nn.input = "tokens", nn.dims = #nn.dims<B, T>}, %targets: tensor<?x?xi32> {nn.input = "targets", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %tok_emb = nn.get_param @tok_emb : tensor<96x128xf32>
     %pos_emb = nn.get_param @pos_emb : tensor<64x128xf32>
     %ln1_g = nn.get_param @ln1_g : tensor<2x128xf32>

@@ -3,7 +3,7 @@ builtin.module attributes {scalc.model = "mlp", scalc.symbols = ["B"]} {
   nn.param @b1 : tensor<256xf32> {init = "zeros"}
   nn.param @w2 : tensor<256x10xf32> {init = "normal", std = 6.250000e-02 : f64}
   nn.param @b2 : tensor<10xf32> {init = "zeros"}
-  func.func @forward(%x: tensor<?x64xf32> {nn.input = "x", nn.dims = #nn.dims<B, 64>}) -> (tensor<?x10xf32> {nn.output = "logits"}) {
+  func.func @forward(%x: tensor<?x64xf32> {nn.input = "x", nn.dims = #nn.dims<B, 64>}) -> (tensor<?x10xf32> {nn.output = "logits", nn.dims = #nn.dims<B, 10>}) {
     %w1 = nn.get_param @w1 : tensor<64x256xf32>
     %b1 = nn.get_param @b1 : tensor<256xf32>
     %w2 = nn.get_param @w2 : tensor<256x10xf32>
@@ -17,7 +17,7 @@ builtin.module attributes {scalc.model = "mlp", scalc.symbols = ["B"]} {
     %logits = nn.add %4, %5 : tensor<?x10xf32>
     func.return %logits : tensor<?x10xf32>
   }
-  func.func @loss(%x: tensor<?x64xf32> {nn.input = "x", nn.dims = #nn.dims<B, 64>}, %y: tensor<?xi32> {nn.input = "y", nn.dims = #nn.dims<B>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x64xf32> {nn.input = "x", nn.dims = #nn.dims<B, 64>}, %y: tensor<?xi32> {nn.input = "y", nn.dims = #nn.dims<B>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %w1 = nn.get_param @w1 : tensor<64x256xf32>
     %b1 = nn.get_param @b1 : tensor<256xf32>
     %w2 = nn.get_param @w2 : tensor<256x10xf32>

@@ -1,7 +1,7 @@
 builtin.module attributes {scalc.model = "fn_dims", scalc.symbols = ["B"]} {
   nn.param @w1 : tensor<4x8xf32> {init = "normal", std = 1.000000e-01 : f64}
   nn.param @w2 : tensor<4x2xf32> {init = "normal", std = 1.000000e-01 : f64}
-  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x8xf32> {nn.output = "hidden"}, tensor<?x2xf32> {nn.output = "pairs"}) {
+  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x8xf32> {nn.output = "hidden", nn.dims = #nn.dims<B, 8>}, tensor<?x2xf32> {nn.output = "pairs", nn.dims = #nn.dims<2*B, 2>}) {
     %w1 = nn.get_param @w1 : tensor<4x8xf32>
     %w2 = nn.get_param @w2 : tensor<4x2xf32>
     %y = nn.matmul %x, %w1 : (tensor<?x4xf32>, tensor<4x8xf32>) -> tensor<?x8xf32>

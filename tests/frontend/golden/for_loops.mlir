@@ -1,6 +1,6 @@
 builtin.module attributes {scalc.model = "for_loops", scalc.symbols = ["B"]} {
   nn.param @w : tensor<3x4x4xf32> {init = "normal", std = 1.000000e-01 : f64}
-  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x4xf32> {nn.output = "y"}) {
+  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x4xf32> {nn.output = "y", nn.dims = #nn.dims<B, 4>}) {
     %w = nn.get_param @w : tensor<3x4x4xf32>
     %0 = nn.index %w axis 0 [0] : tensor<3x4x4xf32> -> tensor<4x4xf32>
     %1 = nn.matmul %x, %0 : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>

@@ -2,7 +2,7 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"]} {
   nn.param @gamma : tensor<8xf32> {init = "ones"}
   nn.param @beta : tensor<8xf32> {init = "zeros"}
   nn.param @table : tensor<10x8xf32> {init = "normal", std = 2.000000e-02 : f64}
-  func.func @forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}) -> (tensor<?x?x8xf32> {nn.output = "probs"}, tensor<?x?x8xf32> {nn.output = "over_time"}, tensor<?x?x8xf32> {nn.output = "normed"}, tensor<?x?x8xf32> {nn.output = "normed_eps"}, tensor<?x?x8xf32> {nn.output = "embedded"}, tensor<?x?x?xf32> {nn.output = "masked"}) {
+  func.func @forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}) -> (tensor<?x?x8xf32> {nn.output = "probs", nn.dims = #nn.dims<B, T, 8>}, tensor<?x?x8xf32> {nn.output = "over_time", nn.dims = #nn.dims<B, T, 8>}, tensor<?x?x8xf32> {nn.output = "normed", nn.dims = #nn.dims<B, T, 8>}, tensor<?x?x8xf32> {nn.output = "normed_eps", nn.dims = #nn.dims<B, T, 8>}, tensor<?x?x8xf32> {nn.output = "embedded", nn.dims = #nn.dims<B, T, 8>}, tensor<?x?x?xf32> {nn.output = "masked", nn.dims = #nn.dims<B, T, T>}) {
     %gamma = nn.get_param @gamma : tensor<8xf32>
     %beta = nn.get_param @beta : tensor<8xf32>
     %table = nn.get_param @table : tensor<10x8xf32>

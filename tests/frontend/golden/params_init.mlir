@@ -6,7 +6,7 @@ builtin.module attributes {scalc.model = "params_init", scalc.symbols = []} {
   nn.param @g_ones : tensor<4xbf16> {init = "ones"}
   nn.param @c_const : tensor<2x2xf16> {init = "constant", value = 2.500000e-01 : f64}
   nn.param @c_positional : tensor<3xf32> {init = "constant", value = -1.000000e+00 : f64}
-  func.func @forward(%x: tensor<2x16xf32> {nn.input = "x", nn.dims = #nn.dims<2, 16>}) -> (tensor<2x4xf32> {nn.output = "y"}) {
+  func.func @forward(%x: tensor<2x16xf32> {nn.input = "x", nn.dims = #nn.dims<2, 16>}) -> (tensor<2x4xf32> {nn.output = "y", nn.dims = #nn.dims<2, 4>}) {
     %w_normal = nn.get_param @w_normal : tensor<16x4xf32>
     %w_mean = nn.get_param @w_mean : tensor<4x4xf32>
     %w_positional = nn.get_param @w_positional : tensor<4xf32>

@@ -1,5 +1,5 @@
 builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B", "T"]} {
-  func.func @forward(%x: tensor<?x?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 4>}, %s: tensor<f32> {nn.input = "s", nn.dims = #nn.dims<>}) -> (tensor<f32> {nn.output = "total"}, tensor<?x4xf32> {nn.output = "per_row"}, tensor<?x?xf32> {nn.output = "last"}, tensor<1x?x1xf32> {nn.output = "kept"}, tensor<?x?x4xf32> {nn.output = "centred"}, tensor<f32> {nn.output = "nothing"}) {
+  func.func @forward(%x: tensor<?x?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 4>}, %s: tensor<f32> {nn.input = "s", nn.dims = #nn.dims<>}) -> (tensor<f32> {nn.output = "total", nn.dims = #nn.dims<>}, tensor<?x4xf32> {nn.output = "per_row", nn.dims = #nn.dims<B, 4>}, tensor<?x?xf32> {nn.output = "last", nn.dims = #nn.dims<B, T>}, tensor<1x?x1xf32> {nn.output = "kept", nn.dims = #nn.dims<1, T, 1>}, tensor<?x?x4xf32> {nn.output = "centred", nn.dims = #nn.dims<B, T, 4>}, tensor<f32> {nn.output = "nothing", nn.dims = #nn.dims<>}) {
     %total = nn.sum %x axes [0, 1, 2] : tensor<?x?x4xf32> -> tensor<f32>
     %per_row = nn.mean %x axes [1] : tensor<?x?x4xf32> -> tensor<?x4xf32>
     %last = nn.max %x axes [2] : tensor<?x?x4xf32> -> tensor<?x?xf32>

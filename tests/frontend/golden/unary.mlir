@@ -1,5 +1,5 @@
 builtin.module attributes {scalc.model = "unary", scalc.symbols = ["B"]} {
-  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}, %h: tensor<?x4xbf16> {nn.input = "h", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x4xf32> {nn.output = "r"}, tensor<?x4xf32> {nn.output = "g"}, tensor<?x4xf32> {nn.output = "t"}, tensor<?x4xf32> {nn.output = "s"}, tensor<?x4xf32> {nn.output = "e"}, tensor<?x4xf32> {nn.output = "l"}, tensor<?x4xf32> {nn.output = "q"}, tensor<?x4xf32> {nn.output = "n"}, tensor<?x4xbf16> {nn.output = "low"}) {
+  func.func @forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}, %h: tensor<?x4xbf16> {nn.input = "h", nn.dims = #nn.dims<B, 4>}) -> (tensor<?x4xf32> {nn.output = "r", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "g", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "t", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "s", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "e", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "l", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "q", nn.dims = #nn.dims<B, 4>}, tensor<?x4xf32> {nn.output = "n", nn.dims = #nn.dims<B, 4>}, tensor<?x4xbf16> {nn.output = "low", nn.dims = #nn.dims<B, 4>}) {
     %r = nn.relu %x : tensor<?x4xf32>
     %g = nn.gelu %x : tensor<?x4xf32>
     %t = nn.tanh %x : tensor<?x4xf32>

@@ -6,7 +6,7 @@ builtin.module attributes {scalc.model = "dense_relu", scalc.symbols = ["B", "T"
   nn.state @w.v : tensor<8x4xf32> {param = @w}
   nn.state @b.m : tensor<4xf32> {param = @b}
   nn.state @b.v : tensor<4xf32> {param = @b}
-  func.func @loss(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %w = nn.get_param @w : tensor<8x4xf32>
     %b = nn.get_param @b : tensor<4xf32>
     %0 = nn.matmul %x, %w : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> tensor<?x?x4xf32>
@@ -16,7 +16,7 @@ builtin.module attributes {scalc.model = "dense_relu", scalc.symbols = ["B", "T"
     %loss = nn.cross_entropy %3, %y : (tensor<?x?x4xf32>, tensor<?x?xi32>) -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x?x4xf32> {nn.saved = 0 : i64}, tensor<?x?xi32> {nn.saved = 1 : i64}, tensor<?x?x8xf32> {nn.saved = 2 : i64}) {
+  func.func @train_forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x?x4xf32> {nn.saved = 0 : i64}, tensor<?x?xi32> {nn.saved = 1 : i64}, tensor<?x?x8xf32> {nn.saved = 2 : i64}) {
     %w = nn.get_param @w : tensor<8x4xf32>
     %b = nn.get_param @b : tensor<4xf32>
     %0 = nn.matmul %x, %w : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> tensor<?x?x4xf32>

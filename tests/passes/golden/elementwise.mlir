@@ -3,7 +3,7 @@ builtin.module attributes {scalc.model = "elementwise", scalc.symbols = ["B"], s
   nn.state @step : tensor<f32>
   nn.state @p.m : tensor<4xf32> {param = @p}
   nn.state @p.v : tensor<4xf32> {param = @p}
-  func.func @loss(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %p = nn.get_param @p : tensor<4xf32>
     %0 = nn.broadcast %p to #nn.dims<B, 4> : tensor<4xf32> -> tensor<?x4xf32>
     %1 = nn.mul %x, %0 : tensor<?x4xf32>
@@ -29,7 +29,7 @@ builtin.module attributes {scalc.model = "elementwise", scalc.symbols = ["B"], s
     %loss = nn.mean %20 axes [0, 1] : tensor<?x4xf32> -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss"}, tensor<4xf32> {nn.saved = 0 : i64}, tensor<4xf32> {nn.saved = 1 : i64}, tensor<4xf32> {nn.saved = 2 : i64}, tensor<?x4xf32> {nn.saved = 3 : i64}, tensor<4xf32> {nn.saved = 4 : i64}, tensor<?x4xf32> {nn.saved = 5 : i64}, tensor<?x4xf32> {nn.saved = 6 : i64}) {
+  func.func @train_forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<4xf32> {nn.saved = 0 : i64}, tensor<4xf32> {nn.saved = 1 : i64}, tensor<4xf32> {nn.saved = 2 : i64}, tensor<?x4xf32> {nn.saved = 3 : i64}, tensor<4xf32> {nn.saved = 4 : i64}, tensor<?x4xf32> {nn.saved = 5 : i64}, tensor<?x4xf32> {nn.saved = 6 : i64}) {
     %p = nn.get_param @p : tensor<4xf32>
     %0 = nn.broadcast %p to #nn.dims<B, 4> : tensor<4xf32> -> tensor<?x4xf32>
     %1 = nn.mul %x, %0 : tensor<?x4xf32>

@@ -10,7 +10,7 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"], s
   nn.state @g.v : tensor<8xf32> {param = @g}
   nn.state @beta.m : tensor<8xf32> {param = @beta}
   nn.state @beta.v : tensor<8xf32> {param = @beta}
-  func.func @loss(%ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %emb = nn.get_param @emb : tensor<10x8xf32>
     %g = nn.get_param @g : tensor<8xf32>
     %beta = nn.get_param @beta : tensor<8xf32>
@@ -24,7 +24,7 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"], s
     %loss = nn.cross_entropy %4, %y : (tensor<?x?x8xf32>, tensor<?x?xi32>) -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x?x8xf32> {nn.saved = 0 : i64}, tensor<?x?xi32> {nn.saved = 1 : i64}, tensor<?x?x8xf32> {nn.saved = 2 : i64}, tensor<?x?x?xf32> {nn.saved = 3 : i64}, tensor<?x8x?xf32> {nn.saved = 4 : i64}, tensor<?x?x8xf32> {nn.saved = 5 : i64}, tensor<?x?xi32> {nn.saved = 6 : i64}) {
+  func.func @train_forward(%ids: tensor<?x?xi32> {nn.input = "ids", nn.dims = #nn.dims<B, T>}, %y: tensor<?x?xi32> {nn.input = "y", nn.dims = #nn.dims<B, T>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x?x8xf32> {nn.saved = 0 : i64}, tensor<?x?xi32> {nn.saved = 1 : i64}, tensor<?x?x8xf32> {nn.saved = 2 : i64}, tensor<?x?x?xf32> {nn.saved = 3 : i64}, tensor<?x8x?xf32> {nn.saved = 4 : i64}, tensor<?x?x8xf32> {nn.saved = 5 : i64}, tensor<?x?xi32> {nn.saved = 6 : i64}) {
     %emb = nn.get_param @emb : tensor<10x8xf32>
     %g = nn.get_param @g : tensor<8xf32>
     %beta = nn.get_param @beta : tensor<8xf32>

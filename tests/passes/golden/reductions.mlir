@@ -3,7 +3,7 @@ builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B"], sc
   nn.state @step : tensor<f32>
   nn.state @w.m : tensor<6x6xf32> {param = @w}
   nn.state @w.v : tensor<6x6xf32> {param = @w}
-  func.func @loss(%x: tensor<?x6xf32> {nn.input = "x", nn.dims = #nn.dims<B, 6>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x6xf32> {nn.input = "x", nn.dims = #nn.dims<B, 6>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %w = nn.get_param @w : tensor<6x6xf32>
     %h = nn.matmul %x, %w : (tensor<?x6xf32>, tensor<6x6xf32>) -> tensor<?x6xf32>
     %0 = nn.mean %h axes [0] : tensor<?x6xf32> -> tensor<6xf32>
@@ -13,7 +13,7 @@ builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B"], sc
     %loss = nn.add %1, %3 : tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x6xf32> {nn.input = "x", nn.dims = #nn.dims<B, 6>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x6xf32> {nn.saved = 0 : i64}, tensor<?x6xf32> {nn.saved = 1 : i64}) {
+  func.func @train_forward(%x: tensor<?x6xf32> {nn.input = "x", nn.dims = #nn.dims<B, 6>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x6xf32> {nn.saved = 0 : i64}, tensor<?x6xf32> {nn.saved = 1 : i64}) {
     %w = nn.get_param @w : tensor<6x6xf32>
     %h = nn.matmul %x, %w : (tensor<?x6xf32>, tensor<6x6xf32>) -> tensor<?x6xf32>
     %0 = nn.mean %h axes [0] : tensor<?x6xf32> -> tensor<6xf32>

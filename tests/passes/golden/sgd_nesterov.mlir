@@ -2,14 +2,14 @@ builtin.module attributes {scalc.model = "sgd_nesterov", scalc.symbols = ["B"], 
   nn.param @w : tensor<3xf32> {init = "normal", std = 1.000000e+00 : f64}
   nn.state @step : tensor<f32>
   nn.state @w.momentum : tensor<3xf32> {param = @w}
-  func.func @loss(%x: tensor<?x3xf32> {nn.input = "x", nn.dims = #nn.dims<B, 3>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x3xf32> {nn.input = "x", nn.dims = #nn.dims<B, 3>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %w = nn.get_param @w : tensor<3xf32>
     %0 = nn.broadcast %w to #nn.dims<B, 3> : tensor<3xf32> -> tensor<?x3xf32>
     %1 = nn.mul %x, %0 : tensor<?x3xf32>
     %loss = nn.mean %1 axes [0, 1] : tensor<?x3xf32> -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x3xf32> {nn.input = "x", nn.dims = #nn.dims<B, 3>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x3xf32> {nn.saved = 0 : i64}) {
+  func.func @train_forward(%x: tensor<?x3xf32> {nn.input = "x", nn.dims = #nn.dims<B, 3>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x3xf32> {nn.saved = 0 : i64}) {
     %w = nn.get_param @w : tensor<3xf32>
     %0 = nn.broadcast %w to #nn.dims<B, 3> : tensor<3xf32> -> tensor<?x3xf32>
     %1 = nn.mul %x, %0 : tensor<?x3xf32>

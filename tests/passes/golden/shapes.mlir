@@ -6,7 +6,7 @@ builtin.module attributes {scalc.model = "shapes", scalc.symbols = ["B", "T"], s
   nn.state @table.v : tensor<16x8xf32> {param = @table}
   nn.state @w.m : tensor<2x4x2xf32> {param = @w}
   nn.state @w.v : tensor<2x4x2xf32> {param = @w}
-  func.func @loss(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %table = nn.get_param @table : tensor<16x8xf32>
     %w = nn.get_param @w : tensor<2x4x2xf32>
     %0 = nn.slice %table axis 0 [0 : #nn.dims<T>] : tensor<16x8xf32> -> tensor<?x8xf32>
@@ -21,7 +21,7 @@ builtin.module attributes {scalc.model = "shapes", scalc.symbols = ["B", "T"], s
     %loss = nn.mean %6 axes [0, 1, 2, 3] : tensor<3x?x?x2xf32> -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x2x?x4xf32> {nn.saved = 0 : i64}) {
+  func.func @train_forward(%x: tensor<?x?x8xf32> {nn.input = "x", nn.dims = #nn.dims<B, T, 8>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x2x?x4xf32> {nn.saved = 0 : i64}) {
     %table = nn.get_param @table : tensor<16x8xf32>
     %w = nn.get_param @w : tensor<2x4x2xf32>
     %0 = nn.slice %table axis 0 [0 : #nn.dims<T>] : tensor<16x8xf32> -> tensor<?x8xf32>

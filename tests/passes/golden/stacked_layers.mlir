@@ -3,7 +3,7 @@ builtin.module attributes {scalc.model = "stacked_layers", scalc.symbols = ["B"]
   nn.state @step : tensor<f32>
   nn.state @w.m : tensor<2x4x4xf32> {param = @w}
   nn.state @w.v : tensor<2x4x4xf32> {param = @w}
-  func.func @loss(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss"}) {
+  func.func @loss(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}) {
     %w = nn.get_param @w : tensor<2x4x4xf32>
     %0 = nn.index %w axis 0 [0] : tensor<2x4x4xf32> -> tensor<4x4xf32>
     %1 = nn.matmul %x, %0 : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
@@ -15,7 +15,7 @@ builtin.module attributes {scalc.model = "stacked_layers", scalc.symbols = ["B"]
     %loss = nn.mean %4 axes [0, 1] : tensor<?x4xf32> -> tensor<f32>
     func.return %loss : tensor<f32>
   }
-  func.func @train_forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss"}, tensor<?x4xf32> {nn.saved = 0 : i64}, tensor<?x4xf32> {nn.saved = 1 : i64}, tensor<?x4xf32> {nn.saved = 2 : i64}) {
+  func.func @train_forward(%x: tensor<?x4xf32> {nn.input = "x", nn.dims = #nn.dims<B, 4>}) -> (tensor<f32> {nn.output = "loss", nn.dims = #nn.dims<>}, tensor<?x4xf32> {nn.saved = 0 : i64}, tensor<?x4xf32> {nn.saved = 1 : i64}, tensor<?x4xf32> {nn.saved = 2 : i64}) {
     %w = nn.get_param @w : tensor<2x4x4xf32>
     %0 = nn.index %w axis 0 [0] : tensor<2x4x4xf32> -> tensor<4x4xf32>
     %1 = nn.matmul %x, %0 : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
