@@ -624,6 +624,34 @@ t.scl:2:1: error: cannot assign to `x`: it is an input; use `let` to bind a new 
 x = x * 2.0
 ^
 """),
+    case("keyword_as_name", """\
+input x: f32[2]
+let loss = x
+""", """\
+t.scl:2:5: error: `loss` is a keyword and cannot be used as a name
+let loss = x
+    ^~~~
+"""),
+    case("nested_let_hides_outer_let", """\
+input x: f32[2]
+let h = x
+for l in range(2) {
+    let h = relu(h)
+}
+""", """\
+t.scl:4:9: error: `h` is already a let (line 2); to update it write `h = ...` without `let`
+    let h = relu(h)
+        ^
+"""),
+    case("assign_to_output", """\
+input x: f32[2]
+output y = relu(x)
+y = x
+""", """\
+t.scl:3:1: error: cannot assign to `y`: it is an output; use `let` to bind a new name
+y = x
+^
+"""),
     case("assign_to_unknown", """\
 input x: f32[2]
 h = x
