@@ -40,7 +40,6 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TRAIN_FILE = "train.mlir"
 NN_FILE = "nn.mlir"
-RECIPES = ("fp32",)
 # A fixed timestamp keeps zip archives byte-identical for identical content.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -270,12 +269,6 @@ def _check_manifest(path: Path, blobs: dict[str, bytes]) -> dict[str, Any]:
             raise ArtifactError(
                 path, f"{MANIFEST}: field `{key}` is missing or not a {kind.__name__}"
             )
-    if manifest["recipe"] not in RECIPES:
-        raise ArtifactError(
-            path,
-            f"recipe `{manifest['recipe']}` is not known to this scalc "
-            f"(known: {', '.join(RECIPES)})",
-        )
     if manifest["kernels"]:
         raise ArtifactError(path, "lists compiled kernels, which this scalc cannot run yet")
     return manifest

@@ -18,7 +18,6 @@ from scalc.diagnostics import ScalcError
 from scalc.dialects.context import print_module
 from scalc.runtime.artifact import (
     NN_FILE,
-    RECIPES,
     TRAIN_FILE,
     make_manifest,
     read_artifact,
@@ -40,9 +39,8 @@ class Program:
 
     @staticmethod
     def from_modules(train: ModuleOp, nn: ModuleOp, recipe: str = "fp32") -> Program:
-        """The program of a verified train module and the nn module it came from."""
-        if recipe not in RECIPES:
-            raise ScalcError(f"unknown recipe `{recipe}`; available: {', '.join(RECIPES)}")
+        """The program of a verified train module and the nn module it came from; the
+        recipe (validated by the compiler) is recorded in the manifest."""
         files = {TRAIN_FILE: print_module(train), NN_FILE: print_module(nn)}
         return Program(train, files, make_manifest(train, files, recipe))
 

@@ -12,8 +12,20 @@ The pipeline (DESIGN.md §2): frontend (``scalc.frontend``) -> `nn` IR (``scalc.
 compiler and the runtime load when first used.
 """
 
-from scalc.api import compile, load
+from typing import Any
+
+from scalc.api import RECIPES, compile, load
 from scalc.diagnostics import InputError, ScalcError
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "ScalcError", "__version__", "compile", "load"]
+__all__ = ["BACKENDS", "RECIPES", "InputError", "ScalcError", "__version__", "compile", "load"]
+
+
+def __getattr__(name: str) -> Any:
+    # `scalc.BACKENDS` lives with the sessions; importing them eagerly would make
+    # `import scalc` load NumPy and the IR framework.
+    if name == "BACKENDS":
+        from scalc.runtime.session import BACKENDS
+
+        return BACKENDS
+    raise AttributeError(f"module 'scalc' has no attribute {name!r}")

@@ -56,3 +56,20 @@ def test_every_gradient_rule_is_exercised_by_a_golden() -> None:
     # A forward op with a rule shows up in @train_forward when a golden differentiates it.
     missing = sorted(op.name for op in GRAD_RULES if op.name not in used)
     assert not missing, f"no golden differentiates {missing}"
+
+
+# Ops with no operands to differentiate: module-level declarations and leaves.
+_LEAVES = {"nn.param", "nn.get_param", "nn.constant"}
+# Modules of ops a program's forward graph can contain (the rest are grads/optimizer/state).
+_FORWARD_MODULES = ("elementwise", "linalg", "reduce", "shape", "layers", "loss", "module")
+
+
+def test_every_forward_op_has_a_gradient_rule() -> None:
+    from scalc.dialects import nn
+
+    forward = [
+        op for op in nn.NN.operations if op.__module__.rsplit(".", 1)[-1] in _FORWARD_MODULES
+    ]
+    missing = sorted(op.name for op in forward if op not in GRAD_RULES and op.name not in _LEAVES)
+    assert not missing, f"no @grad_rule for {missing}"
+    assert len(forward) > 25  # the filter above still finds the forward ops

@@ -170,11 +170,6 @@ TAMPERING: list[tuple[str, Callable[[Path], None], str]] = [
         "manifest.json is not a scalc artifact manifest (format 'onnx')",
     ),
     (
-        "unknown recipe",
-        lambda f: edit_manifest(f, lambda m: m.update(recipe="fp4")),
-        "recipe `fp4` is not known to this scalc (known: fp32)",
-    ),
-    (
         "unparsable IR",
         replace_train_text("builtin.module {"),
         "train.mlir does not parse as scalc IR",
