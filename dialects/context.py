@@ -20,12 +20,13 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 
 from scalc.dialects.nn import NN
+from scalc.dialects.scaled import SCALED
 
 
 def make_context() -> Context:
-    """An xDSL context that knows the dialects of scalc IR: builtin, func and nn."""
+    """An xDSL context that knows the dialects of scalc IR: builtin, func, nn and scaled."""
     context = Context()
-    for dialect in (Builtin, Func, NN):
+    for dialect in (Builtin, Func, NN, SCALED):
         context.load_dialect(dialect)
     return context
 

@@ -40,6 +40,9 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TRAIN_FILE = "train.mlir"
 NN_FILE = "nn.mlir"
+# The module sessions execute: the scaled module (for the fp32 recipe, the train module
+# itself with its recipe recorded). The other two are kept for inspection.
+RUN_FILE = "scaled.mlir"
 # A fixed timestamp keeps zip archives byte-identical for identical content.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -93,18 +96,19 @@ def read_artifact(path: str | Path) -> Artifact:
     blobs = _read_blobs(path)
     manifest = _check_manifest(path, blobs)
     files = _check_files(path, manifest, blobs)
-    train = _parse(path, TRAIN_FILE, files[TRAIN_FILE])
+    run = _parse(path, RUN_FILE, files[RUN_FILE])
+    _parse(path, TRAIN_FILE, files[TRAIN_FILE])
     _parse(path, NN_FILE, files[NN_FILE])
-    derived = describe_module(train)
+    derived = describe_module(run)
     for key in DERIVED:
         if manifest.get(key) != derived[key]:
             raise ArtifactError(
                 path,
-                f"{MANIFEST} disagrees with {TRAIN_FILE} about `{key}` (the manifest was "
+                f"{MANIFEST} disagrees with {RUN_FILE} about `{key}` (the manifest was "
                 f"edited or the files mixed): manifest says {_short(manifest.get(key))}, "
-                f"{TRAIN_FILE} says {_short(derived[key])}",
+                f"{RUN_FILE} says {_short(derived[key])}",
             )
-    return Artifact(manifest, files, train)
+    return Artifact(manifest, files, run)
 
 
 def is_zip_path(path: Path) -> bool:
@@ -276,7 +280,7 @@ def _check_manifest(path: Path, blobs: dict[str, bytes]) -> dict[str, Any]:
 
 def _check_files(path: Path, manifest: dict[str, Any], blobs: dict[str, bytes]) -> dict[str, str]:
     listed: dict[str, Any] = manifest["files"]
-    for required in (TRAIN_FILE, NN_FILE):
+    for required in (RUN_FILE, TRAIN_FILE, NN_FILE):
         if required not in listed:
             raise ArtifactError(path, f"{MANIFEST} does not list {required}")
     unlisted = sorted(set(blobs) - set(listed) - {MANIFEST})

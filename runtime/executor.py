@@ -25,7 +25,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from scalc.diagnostics import InputError
-from scalc.dialects import nn
+from scalc.dialects import nn, scaled
 from scalc.dialects.nn.dims import Dim
 from scalc.runtime.backends.reference.dtypes import numpy_dtype
 
@@ -38,6 +38,10 @@ _ID_USERS: tuple[tuple[type[Operation], int, int, int], ...] = (
     (nn.CrossEntropyOp, 1, 0, -1),
     (nn.CrossEntropyGradOp, 1, 0, -1),
 )
+# The scaled mirrors (docs/scaled.md) move ids and read them the same way.
+_ID_PRESERVING += tuple(scaled.MIRROR[c] for c in _ID_PRESERVING)
+_ID_USERS += tuple((scaled.MIRROR[c], *rest) for c, *rest in _ID_USERS)
+_SLICES = (nn.SliceOp, scaled.SliceOp)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,8 @@ class Executor:
 
 def _arg_spec(fn: func.FuncOp, index: int) -> ArgSpec:
     t = fn.function_type.inputs.data[index]
-    assert isinstance(t, TensorType), "verified: entry arguments are tensors"
+    # A scaled tensor (a saved value between entry points) is checked by its data.
+    assert isinstance(t, TensorType | scaled.ScaledTensorType), "verified: arguments are tensors"
     attrs = dict(fn.arg_attrs.data[index].data) if fn.arg_attrs else {}
     dims_attr = attrs.get("nn.dims")
     dims = dims_attr.dims if isinstance(dims_attr, nn.DimsAttr) else None
@@ -254,7 +259,7 @@ def _peak_live(arg_count: int, steps: tuple[Step, ...]) -> int:
 def _slice_bounds(block: Any) -> list[_SliceBound]:
     bounds = []
     for op in block.ops:
-        if not isinstance(op, nn.SliceOp):
+        if not isinstance(op, _SLICES):
             continue
         (stop,) = op.stop.dims
         size = op.operands[0].type.get_shape()[op.axis.value.data]  # type: ignore[attr-defined]
@@ -289,6 +294,8 @@ def _through_shape_ops(value: SSAValue) -> SSAValue:
 
 def _describe(value: SSAValue) -> str:
     owner = value.owner
+    if isinstance(owner, scaled.FromTensorOp):
+        return _describe(owner.input)
     if isinstance(owner, nn.GetParamOp):
         return f"parameter `{owner.param.string_value()}`"
     return f"a {value.type} value"

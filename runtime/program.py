@@ -18,6 +18,7 @@ from scalc.diagnostics import ScalcError
 from scalc.dialects.context import print_module
 from scalc.runtime.artifact import (
     NN_FILE,
+    RUN_FILE,
     TRAIN_FILE,
     make_manifest,
     read_artifact,
@@ -30,6 +31,7 @@ class Program:
     """A compiled model, ready to run: ``program.session(seed=0).train_step(x=x, y=y)``."""
 
     def __init__(self, train: ModuleOp, files: dict[str, str], manifest: dict[str, Any]) -> None:
+        # The module sessions execute (scaled.mlir): the train module after scalify.
         self.train = train
         self._files = dict(files)
         self._manifest = manifest
@@ -38,11 +40,17 @@ class Program:
         }
 
     @staticmethod
-    def from_modules(train: ModuleOp, nn: ModuleOp, recipe: str = "fp32") -> Program:
-        """The program of a verified train module and the nn module it came from; the
-        recipe (validated by the compiler) is recorded in the manifest."""
-        files = {TRAIN_FILE: print_module(train), NN_FILE: print_module(nn)}
-        return Program(train, files, make_manifest(train, files, recipe))
+    def from_modules(
+        run: ModuleOp, train: ModuleOp, nn: ModuleOp, recipe: str = "fp32"
+    ) -> Program:
+        """The program that executes ``run`` (the scaled module), keeping the train and nn
+        modules it came from; the recipe (validated by the compiler) is recorded."""
+        files = {
+            RUN_FILE: print_module(run),
+            TRAIN_FILE: print_module(train),
+            NN_FILE: print_module(nn),
+        }
+        return Program(run, files, make_manifest(run, files, recipe))
 
     @staticmethod
     def load(path: str | Path) -> Program:
@@ -93,11 +101,13 @@ class Program:
 
     @property
     def train_hash(self) -> str:
-        """``sha256:...`` of ``train.mlir``: what checkpoints record to match their program."""
-        return str(self._manifest["files"][TRAIN_FILE])
+        """``sha256:...`` of the executed module: what checkpoints record to match their
+        program."""
+        return str(self._manifest["files"][RUN_FILE])
 
-    def text(self, name: str = TRAIN_FILE) -> str:
-        """The MLIR text of one stage held by the program (``train.mlir``, ``nn.mlir``)."""
+    def text(self, name: str = RUN_FILE) -> str:
+        """The MLIR text of one stage held by the program (``scaled.mlir``, ``train.mlir``,
+        ``nn.mlir``)."""
         return self._files[name]
 
     def entry(self, name: str) -> func.FuncOp:

@@ -67,21 +67,35 @@ class Outputs(Mapping[str, Any]):
         return f"Outputs({shapes})"
 
 
+TensorStats = dict[str, dict[str, float]]
+"""Per ``scaled.cast`` of a step: name -> ``{"scale", "amax", "saturated", "underflow"}``."""
+
+
 @dataclass(frozen=True)
 class StepResult:
-    """One optimizer step: the loss before the update, metrics, and whether it was skipped."""
+    """One optimizer step: the loss before the update, metrics, and whether it was skipped.
+
+    ``metrics``: ``loss``, ``lr``, ``step``, ``grad_norm`` and, for a program with scaled
+    casts (an fp8 recipe), ``tensors``: for each ``scaled.cast`` the step ran (forward and
+    backward), keyed like ``train_forward/cast3:%x->f8E4M3FN``, its ``scale``, the
+    ``amax`` of the value cast, and the fractions of ``saturated`` values (clipped to the
+    format's max) and of nonzero values flushed to zero (``underflow``)."""
 
     loss: float
-    metrics: dict[str, float | int] = field(default_factory=dict)
+    metrics: dict[str, float | int | TensorStats] = field(default_factory=dict)
     skipped: bool = False
 
 
 @dataclass
 class _Pending:
-    """Gradients ``backward`` computed and ``step`` will apply (``None``: loss not finite)."""
+    """Gradients ``backward`` computed and ``step`` will apply (``None``: loss not finite),
+    the casts' statistics, and the state as it was before (delayed scaling's amax
+    histories are written by ``@train_forward``; a skipped step puts them back)."""
 
     loss: float
     grads: dict[str, np.ndarray] | None
+    stats: TensorStats = field(default_factory=dict)
+    state_before: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def resolve_backend(backend: str) -> str:
@@ -122,7 +136,7 @@ class Session:
         labels) are accepted and ignored."""
         executor = self._executor("forward")
         args, example = self._arguments(executor, inputs)
-        results = self._run(executor, args)
+        results = self._run(executor, args, stats=None)
         values = dict(zip(executor.result_names, results))
         return Outputs(like_torch(values, example) if example is not None else values)
 
@@ -136,13 +150,15 @@ class Session:
         """The loss on one batch; its gradients are kept for the next ``step()``."""
         forward = self._executor("train_forward")
         args, _ = self._arguments(forward, inputs)
-        loss_value, *saved = self._run(forward, args)
+        state_before = dict(self._env.state)  # kernels replace arrays, never write into them
+        stats: TensorStats = {}
+        loss_value, *saved = self._run(forward, args, stats)
         loss = float(loss_value)
         grads = None
         if math.isfinite(loss):
             backward = self._executor("train_backward")
-            grads = dict(zip(backward.result_names, self._run(backward, saved)))
-        self._pending = _Pending(loss, grads)
+            grads = dict(zip(backward.result_names, self._run(backward, saved, stats)))
+        self._pending = _Pending(loss, grads, stats, state_before)
         return loss
 
     def step(self, lr: float | None = None) -> StepResult:
@@ -158,13 +174,18 @@ class Session:
         assert self._pending is not None
         pending, self._pending = self._pending, None
         norm, bad = _grad_norm(pending.grads)
-        metrics: dict[str, float | int] = {
+        metrics: dict[str, float | int | TensorStats] = {
             "loss": pending.loss,
             "lr": rate,
             "step": self.step_count,
             "grad_norm": norm,
         }
+        if pending.stats:
+            metrics["tensors"] = pending.stats
         if not math.isfinite(pending.loss) or bad is not None:
+            # State the step's entry points wrote (amax histories) goes back as it was.
+            self._env.state.clear()
+            self._env.state.update(pending.state_before)
             what = (
                 f"the loss is {pending.loss}"
                 if bad is None
@@ -180,7 +201,7 @@ class Session:
         optimizer = self._executor("optimizer_step")
         lr_array = np.asarray(rate, dtype=np.float32)
         args = [lr_array if s.grad is None else pending.grads[s.grad] for s in optimizer.args]
-        self._run(optimizer, args)
+        self._run(optimizer, args, stats=None)
         self._freeze()
         metrics["step"] = self.step_count
         return StepResult(pending.loss, metrics)
@@ -250,11 +271,17 @@ class Session:
         self._env.state.update(state)
         self._pending = None
 
-    def _run(self, executor: Executor, args: list[np.ndarray]) -> list[np.ndarray]:
+    def _run(self, executor: Executor, args: list[Any], stats: TensorStats | None) -> list[Any]:
+        """Run one entry point; its casts record their statistics into ``stats`` (``None``:
+        not recorded)."""
+        self._env.stats = stats
         # Overflow and NaN are detected after the step and reported once, as a skipped
         # step; NumPy's per-kernel floating-point warnings would only repeat that.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return executor.run(self._env, args)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return executor.run(self._env, args)
+        finally:
+            self._env.stats = None
 
     def _executor(self, entry: str) -> Executor:
         executor = self._executors.get(entry)

@@ -19,14 +19,15 @@ from scalc.diagnostics import ScalcError
 
 if TYPE_CHECKING:
     from scalc.passes.optimizer import OptimizerConfig
+    from scalc.passes.recipes import Recipe
     from scalc.runtime.program import Program
 
-RECIPES = ("fp32",)
+from scalc.passes.recipes import RECIPE_NAMES as RECIPES
 
 
 def compile(
     path_or_source: str | Path,
-    recipe: str = "fp32",
+    recipe: str | Path | Recipe = "fp32",
     optimizer: str = "adamw",
     **optimizer_options: Any,
 ) -> Program:
@@ -54,16 +55,19 @@ def compile(
     return compile_program(source, file, recipe, config)
 
 
-def compile_program(source: str, file: str, recipe: str, optimizer: OptimizerConfig) -> Program:
+def compile_program(
+    source: str, file: str, recipe: str | Path | Recipe, optimizer: OptimizerConfig
+) -> Program:
     """Compile ``source`` (named ``file`` in diagnostics) with a validated optimizer."""
     from scalc.driver import run_stages
+    from scalc.passes.recipes import resolve_recipe
     from scalc.runtime.program import Program
 
-    if recipe not in RECIPES:
-        raise ScalcError(f"unknown recipe `{recipe}`; available: {', '.join(RECIPES)}")
-    compilation = run_stages(source, file, emit="train", optimizer=optimizer).compilation
-    assert compilation.train is not None and compilation.nn is not None
-    return Program.from_modules(compilation.train, compilation.nn, recipe)
+    chosen = resolve_recipe(recipe)
+    compilation = run_stages(source, file, "scaled", optimizer, chosen).compilation
+    assert compilation.scaled is not None and compilation.train is not None
+    assert compilation.nn is not None
+    return Program.from_modules(compilation.scaled, compilation.train, compilation.nn, chosen.name)
 
 
 def load(path: str | Path) -> Program:

@@ -21,6 +21,7 @@ from scalc.diagnostics import ScalcError
 from scalc.api import RECIPES
 from scalc.driver import EMIT_CHOICES, InternalError, decode_source, read_source, run_stages
 from scalc.passes.optimizer import OPTIMIZERS, OptimizerConfig
+from scalc.passes.recipes import resolve_recipe
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -59,7 +60,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         program.save(args.output)
         print(f"wrote {args.output}: model `{program.model}`, recipe {args.recipe}", file=sys.stderr)
         return EXIT_OK
-    text = run_stages(source, name, emit=args.emit or "nn", optimizer=optimizer).show()
+    recipe = resolve_recipe(args.recipe)
+    text = run_stages(source, name, args.emit or "nn", optimizer, recipe).show()
     if args.output is None or args.output == "-":
         sys.stdout.write(text)
     else:
@@ -140,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write to OUT instead of standard output; OUT.sclc writes the artifact",
     )
     compile_.add_argument(
-        "--recipe", choices=RECIPES, default="fp32", help="precision recipe (default: fp32)"
+        "--recipe",
+        default="fp32",
+        metavar="RECIPE",
+        help=f"precision recipe: {', '.join(RECIPES)} or a .toml/.json recipe file (default: fp32)",
     )
     _add_optimizer_options(compile_)
     compile_.set_defaults(run=_cmd_compile)

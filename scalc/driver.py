@@ -26,6 +26,8 @@ from scalc.frontend.parser import parse
 from scalc.frontend.program import ProgramInfo
 from scalc.passes.autodiff import differentiate
 from scalc.passes.optimizer import OptimizerConfig, add_optimizer
+from scalc.passes.recipes import BUILTIN, Recipe
+from scalc.passes.scalify import scalify
 
 
 class InternalError(Exception):
@@ -39,10 +41,12 @@ class Compilation:
     source: str
     file: str
     optimizer: OptimizerConfig = OptimizerConfig()
+    recipe: Recipe = BUILTIN["fp32"]
     ast: ast.Program | None = None
     info: ProgramInfo | None = None
     nn: ModuleOp | None = None
     train: ModuleOp | None = None
+    scaled: ModuleOp | None = None
 
 
 @dataclass(frozen=True)
@@ -80,23 +84,37 @@ def _show_ast(c: Compilation) -> str:
     return dump_ast(c.ast)
 
 
+def _scalify(c: Compilation) -> None:
+    """Scale propagation for the recipe: the train module becomes the scaled module."""
+    assert c.train is not None
+    module = c.train.clone()
+    scalify(module, c.recipe)
+    c.scaled = module
+    _verify_or_report_bug(module, "scaled", c.file)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("ast", _parse, _show_ast),
     Stage("nn", _build_nn, lambda c: print_module(c.nn)),  # type: ignore[arg-type]
     Stage("train", _differentiate, lambda c: print_module(c.train)),  # type: ignore[arg-type]
+    Stage("scaled", _scalify, lambda c: print_module(c.scaled)),  # type: ignore[arg-type]
 )
 EMIT_CHOICES = tuple(stage.name for stage in STAGES)
 
 
 def compile_source(
-    source: str, file: str = "<input>", emit: str = "nn", optimizer: OptimizerConfig | None = None
+    source: str,
+    file: str = "<input>",
+    emit: str = "nn",
+    optimizer: OptimizerConfig | None = None,
+    recipe: Recipe | None = None,
 ) -> str:
     """Run the stages up to ``emit`` and return that stage's text.
 
     >>> print(compile_source("const D = 2", emit="ast").splitlines()[0])
     Program(file='<input>')
     """
-    return run_stages(source, file, emit, optimizer).show()
+    return run_stages(source, file, emit, optimizer, recipe).show()
 
 
 @dataclass
@@ -113,11 +131,12 @@ def run_stages(
     file: str = "<input>",
     emit: str = "nn",
     optimizer: OptimizerConfig | None = None,
+    recipe: Recipe | None = None,
 ) -> StageResult:
     """Run the stages up to and including ``emit``; raise ``ScalcError`` on user mistakes."""
     if emit not in EMIT_CHOICES:
         raise ScalcError(f"unknown stage `{emit}`; choose one of {', '.join(EMIT_CHOICES)}")
-    compilation = Compilation(source, file, optimizer or OptimizerConfig())
+    compilation = Compilation(source, file, optimizer or OptimizerConfig(), recipe or BUILTIN["fp32"])
     for stage in STAGES:
         stage.run(compilation)
         if stage.name == emit:

@@ -8,6 +8,7 @@ modules group the ops by family and ``NN`` is the dialect to load into an xDSL c
 from xdsl.ir import Dialect
 
 from scalc.dialects.nn.attrs import DimsAttr
+from scalc.dialects.nn.convert import CastOp
 from scalc.dialects.nn.elementwise import (
     AddOp,
     BinaryOp,
@@ -65,6 +66,7 @@ NN = Dialect(
         SubOp,
         MulOp,
         DivOp,
+        CastOp,
         MatmulOp,
         SumOp,
         MeanOp,
@@ -111,6 +113,7 @@ __all__ = [
     "BinaryOp",
     "BroadcastOp",
     "BufferOp",
+    "CastOp",
     "CausalMaskGradOp",
     "CausalMaskOp",
     "ConstantOp",

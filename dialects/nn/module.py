@@ -71,9 +71,12 @@ def check_symbol(
     value_type: Attribute,
     *,
     where: str = "",
+    shape_only: bool = False,
 ) -> None:
     """``ref`` names a ``kind`` op (``nn.param``, ``nn.state``) of type ``value_type`` in
-    the module around ``op``.  ``where`` prefixes the messages (``@w1.m: ``)."""
+    the module around ``op`` (with ``shape_only``, of its shape: optimizer state may be
+    stored in a narrower float type than its parameter).  ``where`` prefixes the messages
+    (``@w1.m: ``)."""
     symbol = f"@{ref.string_value()}"
     try:
         target = SymbolTable.lookup_symbol(op, ref)
@@ -83,7 +86,12 @@ def check_symbol(
         raise fail(op, f"{where}unknown {kind.KIND} {symbol}")
     if not isinstance(target, kind):
         raise fail(op, f"{where}{symbol} is a {target.name}, not an {kind.name}")
-    if target.type != value_type:
+    if shape_only:
+        if target.type.get_shape() != value_type.get_shape():  # type: ignore[attr-defined]
+            raise fail(
+                op, f"{where}shape of {value_type} differs from the shape of {symbol}: {target.type}"
+            )
+    elif target.type != value_type:
         raise fail(op, f"{where}type {value_type} differs from the type of {symbol}: {target.type}")
 
 

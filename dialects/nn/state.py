@@ -51,7 +51,9 @@ class StateOp(BufferOp):
     def verify_(self) -> None:
         super().verify_()
         if self.param is not None:
-            check_symbol(self, self.param, ParamOp, self.type, where=f"@{self.sym_name.data}: ")
+            check_symbol(
+                self, self.param, ParamOp, self.type, where=f"@{self.sym_name.data}: ", shape_only=True
+            )
 
 
 @irdl_op_definition

@@ -16,13 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, TensorType, f32, i64
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    f32,
+    i64,
+)
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from scalc.diagnostics import ScalcError
 from scalc.dialects import nn
 from scalc.passes.autodiff_rules import GRAD_RULES
 from scalc.passes.shapes import Dims, infer_dims, tensor_type
+
+SEED_ATTR = "nn.seed"
 
 # Ops recomputed in the backward graph rather than saved, when their operands are too.
 _RECOMPUTE = (nn.GetParamOp, nn.ConstantOp, nn.BroadcastOp, nn.IndexOp, nn.ReshapeOp, nn.TransposeOp)
@@ -102,8 +114,12 @@ def differentiate(module: ModuleOp) -> tuple[list[str], list[TensorType]]:
         raise ScalcError("the loss does not depend on any parameter, so there is nothing to train")
     ctx = GradContext(Block(), fdims, requires)
     grads: dict[SSAValue, SSAValue] = {}
-    one = ctx.emit(nn.ConstantOp(1.0, TensorType(f32, [])), ())
-    grads[loss] = one
+    # The seed d loss / d loss = 1, marked so later passes can tell gradients (the values
+    # that depend on it) from forward values recomputed in the backward graph.
+    seed = nn.ConstantOp(1.0, TensorType(f32, []))
+    seed.attributes[SEED_ATTR] = UnitAttr()
+    seed.results[0].name_hint = "dloss"
+    grads[loss] = ctx.emit(seed, ())
     param_grads: dict[str, SSAValue] = {}
     for op in reversed(ops[:-1]):
         dys = [grads.get(r) for r in op.results]

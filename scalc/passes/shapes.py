@@ -142,3 +142,23 @@ _register_elementwise()
 def tensor_type(element_type: Attribute, dims: Dims) -> TensorType:
     """The MLIR type of a tensor with ``dims``: symbolic sizes become ``?``."""
     return TensorType(element_type, [d.value if d.is_static else DYNAMIC_INDEX for d in dims])
+
+
+def element_type_named(name: str) -> Attribute:
+    """The MLIR element type spelled ``name`` (``f32``, ``bf16``, ``f8E4M3FN``, ...)."""
+    from xdsl.dialects.builtin import (
+        BFloat16Type,
+        Float8E4M3FNType,
+        Float8E5M2Type,
+        Float16Type,
+        Float32Type,
+    )
+
+    types = {
+        "f32": Float32Type,
+        "bf16": BFloat16Type,
+        "f16": Float16Type,
+        "f8E4M3FN": Float8E4M3FNType,
+        "f8E5M2": Float8E5M2Type,
+    }
+    return types[name]()

@@ -182,6 +182,25 @@ CASES = [
         '%0 = "nn.div"(%a, %a) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf16>',
         "nn.div: result type tensor<4xf16> differs",
     ),
+    # nn.cast
+    case(
+        "cast_shape_changed",
+        "%a: tensor<?x64xf32>",
+        "%0 = nn.cast %a : tensor<?x64xf32> -> tensor<4x64xbf16>",
+        "nn.cast: result shape [4, 64] differs from the operand shape [?, 64]",
+    ),
+    case(
+        "cast_to_integer",
+        "%a: tensor<4xf32>",
+        "%0 = nn.cast %a : tensor<4xf32> -> tensor<4xi32>",
+        "nn.cast: the result must have a float element type (f32, bf16, f16), got i32",
+    ),
+    case(
+        "cast_from_integer",
+        "%a: tensor<4xi64>",
+        "%0 = nn.cast %a : tensor<4xi64> -> tensor<4xf32>",
+        "nn.cast: operand must have a float element type (f32, bf16, f16), got i64",
+    ),
     # nn.matmul
     case(
         "matmul_contracting",
@@ -678,7 +697,7 @@ CASES = [
         "state_param_type",
         "",
         "",
-        "nn.state: @s: type tensor<4xf32> differs from the type of @w: tensor<64x256xf32>",
+        "nn.state: @s: shape of tensor<4xf32> differs from the shape of @w: tensor<64x256xf32>",
         PARAMS + "  nn.state @s : tensor<4xf32> {param = @w}\n",
     ),
     case(

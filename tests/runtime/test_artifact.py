@@ -72,9 +72,9 @@ def test_artifact_holds_only_the_manifest_and_mlir_texts(
 ) -> None:
     program.save(tmp_path / form)
     files = files_of(tmp_path / form)
-    assert sorted(files) == ["manifest.json", "nn.mlir", "train.mlir"]
+    assert sorted(files) == ["manifest.json", "nn.mlir", "scaled.mlir", "train.mlir"]
     manifest = json.loads(files["manifest.json"])
-    for name in ("train.mlir", "nn.mlir"):
+    for name in ("scaled.mlir", "train.mlir", "nn.mlir"):
         assert manifest["files"][name] == sha256_of(files[name].decode())
         assert files[name].decode().startswith("builtin.module")
 
@@ -162,7 +162,7 @@ TAMPERING: list[tuple[str, Callable[[Path], None], str]] = [
     (
         "edited manifest",
         lambda f: edit_manifest(f, lambda m: m["optimizer"].update(lr=0.5)),
-        "manifest.json disagrees with train.mlir about `optimizer`",
+        "manifest.json disagrees with scaled.mlir about `optimizer`",
     ),
     (
         "other format",

@@ -118,6 +118,22 @@ def test_bf16_unary_computes_in_fp32_and_rounds_back(op_class: type[nn.UnaryOp])
     np.testing.assert_array_equal(out, expected.astype(ml_dtypes.bfloat16))
 
 
+@pytest.mark.parametrize("dtype", [ml_dtypes.bfloat16, np.float16])
+def test_cast_rounds_to_nearest_even_and_back_exactly(dtype: type) -> None:
+    # 1 + 2^-8 lies halfway between the bf16 neighbours 1 and 1 + 2^-7: even mantissa -> 1;
+    # 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: even -> 1 + 2^-6.  For f16
+    # (10 mantissa bits) the same values are exact.
+    x = np.array([1 + 2**-8, 1 + 3 * 2**-8, -2.5, 0.0], dtype=np.float32)
+    narrow_type = ty(x.shape, dtype)
+    out = run(nn.CastOp(arg(x), narrow_type), x)
+    assert out.dtype == dtype
+    expected = [1.0, 1 + 2**-6, -2.5, 0.0] if dtype is ml_dtypes.bfloat16 else x
+    np.testing.assert_array_equal(out.astype(np.float32), expected)
+    back = run(nn.CastOp(arg(out), ty(x.shape)), out)
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, out.astype(np.float32))
+
+
 # --- matmul --------------------------------------------------------------------------------
 
 

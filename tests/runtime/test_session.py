@@ -369,8 +369,8 @@ def test_compile_accepts_source_text_and_paths(tmp_path: Path) -> None:
 
 
 def test_compile_options_are_validated() -> None:
-    with pytest.raises(scalc.ScalcError, match="unknown recipe `fp8`; available: fp32"):
-        scalc.compile(MLP, recipe="fp8")
+    with pytest.raises(scalc.ScalcError, match="unknown recipe `fp4`; use one of fp32, bf16, fp8"):
+        scalc.compile(MLP, recipe="fp4")
     with pytest.raises(scalc.ScalcError, match="unknown optimizer `adam`"):
         scalc.compile(MLP, optimizer="adam")
     with pytest.raises(scalc.ScalcError, match="unknown optimizer option `learning_rate`"):

@@ -1,5 +1,6 @@
-"""The NumPy reference backend: the semantics of every ``nn`` op (docs/ir.md,
-docs/train.md), the oracle every other backend is tested against.
+"""The NumPy reference backend: the semantics of every ``nn`` and ``scaled`` op
+(docs/ir.md, docs/train.md, docs/scaled.md), the oracle every other backend is tested
+against.
 
 Importing this package registers one kernel per op class in `REFERENCE` (the only side
 effect); `evaluate` runs one op. Kernels compute in vectorised NumPy, keep the operands'
@@ -16,6 +17,7 @@ from scalc.runtime.backends.reference import (
     module,
     optim,
     reduce,
+    scaled,
     shape,
 )
 from scalc.runtime.backends.reference.env import RefEnv
@@ -35,5 +37,6 @@ __all__ = [
     "optim",
     "reduce",
     "reference",
+    "scaled",
     "shape",
 ]

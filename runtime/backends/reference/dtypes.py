@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ml_dtypes
 import numpy as np
-from xdsl.dialects.builtin import TensorType, bf16, f16, f32, f64, i32, i64
+from xdsl.dialects.builtin import TensorType, bf16, f8E4M3FN, f8E5M2, f16, f32, f64, i32, i64
 from xdsl.ir import Attribute
 
 _TO_NUMPY: dict[Attribute, np.dtype] = {
@@ -17,6 +17,9 @@ _TO_NUMPY: dict[Attribute, np.dtype] = {
     f64: np.dtype(np.float64),
     f16: np.dtype(np.float16),
     bf16: np.dtype(ml_dtypes.bfloat16),
+    # The data of scaled tensors (docs/scaled.md); `formats.round_to` rounds into them.
+    f8E4M3FN: np.dtype(ml_dtypes.float8_e4m3fn),
+    f8E5M2: np.dtype(ml_dtypes.float8_e5m2),
     i32: np.dtype(np.int32),
     i64: np.dtype(np.int64),
 }

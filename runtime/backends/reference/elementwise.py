@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from scalc.dialects import nn
-from scalc.runtime.backends.reference.dtypes import narrow, wide
+from scalc.runtime.backends.reference.dtypes import narrow, numpy_dtype, wide
 from scalc.runtime.backends.reference.env import RefEnv
 from scalc.runtime.backends.reference.registry import reference
 
@@ -86,3 +86,9 @@ def mul(op: nn.MulOp, env: RefEnv, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarr
 @reference(nn.DivOp)
 def div(op: nn.DivOp, env: RefEnv, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return narrow(wide(lhs) / wide(rhs), lhs.dtype)
+
+
+@reference(nn.CastOp)
+def cast(op: nn.CastOp, env: RefEnv, x: np.ndarray) -> np.ndarray:
+    """``x`` in the result's element type; NumPy and ml_dtypes round to nearest even."""
+    return x.astype(numpy_dtype(op.result.type.get_element_type()))

@@ -24,6 +24,9 @@ class RefEnv:
     params: dict[str, np.ndarray] = field(default_factory=dict[str, np.ndarray])
     state: dict[str, np.ndarray] = field(default_factory=dict[str, np.ndarray])
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    stats: dict[str, dict[str, float]] | None = field(default_factory=dict[str, dict[str, float]])
+    """Numerics of the ``scaled.cast`` ops run (name -> scale, amax, saturated, underflow;
+    backends/reference/scaled.py); ``None`` turns the recording off."""
 
     def shape(self, dims: DimsAttr) -> tuple[int, ...]:
         """The concrete shape named by ``dims`` under the current ``sizes``.

@@ -27,15 +27,15 @@ builtin.module attributes {scalc.model = "dense_relu", scalc.symbols = ["B", "T"
     func.return %loss, %3, %y, %x : tensor<f32>, tensor<?x?x4xf32>, tensor<?x?xi32>, tensor<?x?x8xf32>
   }
   func.func @train_backward(%0: tensor<?x?x4xf32> {nn.saved = 0 : i64}, %y: tensor<?x?xi32> {nn.saved = 1 : i64}, %x: tensor<?x?x8xf32> {nn.saved = 2 : i64}) -> (tensor<8x4xf32> {nn.grad = "w"}, tensor<4xf32> {nn.grad = "b"}) {
-    %1 = nn.constant 1.000000e+00 : tensor<f32>
-    %2 = nn.cross_entropy_grad %0, %y, %1 : (tensor<?x?x4xf32>, tensor<?x?xi32>, tensor<f32>) -> tensor<?x?x4xf32>
-    %3 = nn.relu_grad %0, %2 : tensor<?x?x4xf32>
-    %4 = nn.sum %3 axes [0, 1] : tensor<?x?x4xf32> -> tensor<4xf32>
-    %5 = nn.reshape %x to #nn.dims<B*T, 8> : tensor<?x?x8xf32> -> tensor<?x8xf32>
-    %6 = nn.reshape %3 to #nn.dims<B*T, 4> : tensor<?x?x4xf32> -> tensor<?x4xf32>
-    %7 = nn.transpose %5 [1, 0] : tensor<?x8xf32> -> tensor<8x?xf32>
-    %8 = nn.matmul %7, %6 : (tensor<8x?xf32>, tensor<?x4xf32>) -> tensor<8x4xf32>
-    func.return %8, %4 : tensor<8x4xf32>, tensor<4xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %1 = nn.cross_entropy_grad %0, %y, %dloss : (tensor<?x?x4xf32>, tensor<?x?xi32>, tensor<f32>) -> tensor<?x?x4xf32>
+    %2 = nn.relu_grad %0, %1 : tensor<?x?x4xf32>
+    %3 = nn.sum %2 axes [0, 1] : tensor<?x?x4xf32> -> tensor<4xf32>
+    %4 = nn.reshape %x to #nn.dims<B*T, 8> : tensor<?x?x8xf32> -> tensor<?x8xf32>
+    %5 = nn.reshape %2 to #nn.dims<B*T, 4> : tensor<?x?x4xf32> -> tensor<?x4xf32>
+    %6 = nn.transpose %4 [1, 0] : tensor<?x8xf32> -> tensor<8x?xf32>
+    %7 = nn.matmul %6, %5 : (tensor<8x?xf32>, tensor<?x4xf32>) -> tensor<8x4xf32>
+    func.return %7, %3 : tensor<8x4xf32>, tensor<4xf32>
   }
   func.func @optimizer_step(%g_w: tensor<8x4xf32> {nn.grad = "w"}, %g_b: tensor<4xf32> {nn.grad = "b"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

@@ -56,33 +56,33 @@ builtin.module attributes {scalc.model = "elementwise", scalc.symbols = ["B"], s
     func.return %loss, %14, %8, %13, %4, %3, %1, %x : tensor<f32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<?x4xf32>, tensor<4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
   }
   func.func @train_backward(%0: tensor<4xf32> {nn.saved = 0 : i64}, %1: tensor<4xf32> {nn.saved = 1 : i64}, %2: tensor<4xf32> {nn.saved = 2 : i64}, %3: tensor<?x4xf32> {nn.saved = 3 : i64}, %4: tensor<4xf32> {nn.saved = 4 : i64}, %5: tensor<?x4xf32> {nn.saved = 5 : i64}, %x: tensor<?x4xf32> {nn.saved = 6 : i64}) -> (tensor<4xf32> {nn.grad = "p"}) {
-    %6 = nn.constant 1.000000e+00 : tensor<f32>
-    %7 = nn.reshape %6 to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
-    %8 = nn.mean_grad %7 axes [0, 1] to #nn.dims<B, 4> : tensor<1x1xf32> -> tensor<?x4xf32>
-    %9 = nn.sum %8 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
-    %10 = nn.neg %9 : tensor<4xf32>
-    %11 = nn.neg %8 : tensor<?x4xf32>
-    %12 = nn.sum %11 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
-    %13 = nn.mul %12, %0 : tensor<4xf32>
-    %14 = nn.mul %12, %1 : tensor<4xf32>
-    %15 = nn.div %14, %2 : tensor<4xf32>
-    %16 = nn.sqrt_grad %2, %15 : tensor<4xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %6 = nn.reshape %dloss to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
+    %7 = nn.mean_grad %6 axes [0, 1] to #nn.dims<B, 4> : tensor<1x1xf32> -> tensor<?x4xf32>
+    %8 = nn.sum %7 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
+    %9 = nn.neg %8 : tensor<4xf32>
+    %10 = nn.neg %7 : tensor<?x4xf32>
+    %11 = nn.sum %10 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
+    %12 = nn.mul %11, %0 : tensor<4xf32>
+    %13 = nn.mul %11, %1 : tensor<4xf32>
+    %14 = nn.div %13, %2 : tensor<4xf32>
+    %15 = nn.sqrt_grad %2, %14 : tensor<4xf32>
     %p = nn.get_param @p : tensor<4xf32>
-    %17 = nn.mul %16, %p : tensor<4xf32>
-    %18 = nn.mul %16, %p : tensor<4xf32>
-    %19 = nn.add %10, %17 : tensor<4xf32>
-    %20 = nn.add %19, %18 : tensor<4xf32>
-    %21 = nn.mul %13, %1 : tensor<4xf32>
-    %22 = nn.add %20, %21 : tensor<4xf32>
-    %23 = nn.div %8, %3 : tensor<?x4xf32>
-    %24 = nn.sum %23 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
-    %25 = nn.tanh_grad %4, %24 : tensor<4xf32>
-    %26 = nn.add %22, %25 : tensor<4xf32>
-    %27 = nn.gelu_grad %5, %8 : tensor<?x4xf32>
-    %28 = nn.mul %27, %x : tensor<?x4xf32>
-    %29 = nn.sum %28 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
-    %30 = nn.add %26, %29 : tensor<4xf32>
-    func.return %30 : tensor<4xf32>
+    %16 = nn.mul %15, %p : tensor<4xf32>
+    %17 = nn.mul %15, %p : tensor<4xf32>
+    %18 = nn.add %9, %16 : tensor<4xf32>
+    %19 = nn.add %18, %17 : tensor<4xf32>
+    %20 = nn.mul %12, %1 : tensor<4xf32>
+    %21 = nn.add %19, %20 : tensor<4xf32>
+    %22 = nn.div %7, %3 : tensor<?x4xf32>
+    %23 = nn.sum %22 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
+    %24 = nn.tanh_grad %4, %23 : tensor<4xf32>
+    %25 = nn.add %21, %24 : tensor<4xf32>
+    %26 = nn.gelu_grad %5, %7 : tensor<?x4xf32>
+    %27 = nn.mul %26, %x : tensor<?x4xf32>
+    %28 = nn.sum %27 axes [0] : tensor<?x4xf32> -> tensor<4xf32>
+    %29 = nn.add %25, %28 : tensor<4xf32>
+    func.return %29 : tensor<4xf32>
   }
   func.func @optimizer_step(%g_p: tensor<4xf32> {nn.grad = "p"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

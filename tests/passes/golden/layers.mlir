@@ -39,25 +39,25 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"], s
     func.return %loss, %4, %y, %h, %a, %1, %0, %ids : tensor<f32>, tensor<?x?x8xf32>, tensor<?x?xi32>, tensor<?x?x8xf32>, tensor<?x?x?xf32>, tensor<?x8x?xf32>, tensor<?x?x8xf32>, tensor<?x?xi32>
   }
   func.func @train_backward(%0: tensor<?x?x8xf32> {nn.saved = 0 : i64}, %y: tensor<?x?xi32> {nn.saved = 1 : i64}, %h: tensor<?x?x8xf32> {nn.saved = 2 : i64}, %a: tensor<?x?x?xf32> {nn.saved = 3 : i64}, %1: tensor<?x8x?xf32> {nn.saved = 4 : i64}, %2: tensor<?x?x8xf32> {nn.saved = 5 : i64}, %ids: tensor<?x?xi32> {nn.saved = 6 : i64}) -> (tensor<10x8xf32> {nn.grad = "emb"}, tensor<8xf32> {nn.grad = "g"}, tensor<8xf32> {nn.grad = "beta"}) {
-    %3 = nn.constant 1.000000e+00 : tensor<f32>
-    %4 = nn.cross_entropy_grad %0, %y, %3 : (tensor<?x?x8xf32>, tensor<?x?xi32>, tensor<f32>) -> tensor<?x?x8xf32>
-    %5 = nn.transpose %h [0, 2, 1] : tensor<?x?x8xf32> -> tensor<?x8x?xf32>
-    %6 = nn.matmul %4, %5 : (tensor<?x?x8xf32>, tensor<?x8x?xf32>) -> tensor<?x?x?xf32>
-    %7 = nn.transpose %a [0, 2, 1] : tensor<?x?x?xf32> -> tensor<?x?x?xf32>
-    %8 = nn.matmul %7, %4 : (tensor<?x?x?xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
-    %9 = nn.softmax_grad %a, %6 axis 2 : tensor<?x?x?xf32>
-    %10 = nn.causal_mask_grad %9 : tensor<?x?x?xf32>
-    %11 = nn.transpose %1 [0, 2, 1] : tensor<?x8x?xf32> -> tensor<?x?x8xf32>
-    %12 = nn.matmul %10, %11 : (tensor<?x?x?xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
-    %13 = nn.transpose %h [0, 2, 1] : tensor<?x?x8xf32> -> tensor<?x8x?xf32>
-    %14 = nn.matmul %13, %10 : (tensor<?x8x?xf32>, tensor<?x?x?xf32>) -> tensor<?x8x?xf32>
-    %15 = nn.add %8, %12 : tensor<?x?x8xf32>
-    %16 = nn.transpose %14 [0, 2, 1] : tensor<?x8x?xf32> -> tensor<?x?x8xf32>
-    %17 = nn.add %15, %16 : tensor<?x?x8xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %3 = nn.cross_entropy_grad %0, %y, %dloss : (tensor<?x?x8xf32>, tensor<?x?xi32>, tensor<f32>) -> tensor<?x?x8xf32>
+    %4 = nn.transpose %h [0, 2, 1] : tensor<?x?x8xf32> -> tensor<?x8x?xf32>
+    %5 = nn.matmul %3, %4 : (tensor<?x?x8xf32>, tensor<?x8x?xf32>) -> tensor<?x?x?xf32>
+    %6 = nn.transpose %a [0, 2, 1] : tensor<?x?x?xf32> -> tensor<?x?x?xf32>
+    %7 = nn.matmul %6, %3 : (tensor<?x?x?xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    %8 = nn.softmax_grad %a, %5 axis 2 : tensor<?x?x?xf32>
+    %9 = nn.causal_mask_grad %8 : tensor<?x?x?xf32>
+    %10 = nn.transpose %1 [0, 2, 1] : tensor<?x8x?xf32> -> tensor<?x?x8xf32>
+    %11 = nn.matmul %9, %10 : (tensor<?x?x?xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+    %12 = nn.transpose %h [0, 2, 1] : tensor<?x?x8xf32> -> tensor<?x8x?xf32>
+    %13 = nn.matmul %12, %9 : (tensor<?x8x?xf32>, tensor<?x?x?xf32>) -> tensor<?x8x?xf32>
+    %14 = nn.add %7, %11 : tensor<?x?x8xf32>
+    %15 = nn.transpose %13 [0, 2, 1] : tensor<?x8x?xf32> -> tensor<?x?x8xf32>
+    %16 = nn.add %14, %15 : tensor<?x?x8xf32>
     %g = nn.get_param @g : tensor<8xf32>
-    %18, %19, %20 = nn.layernorm_grad %2, %g, %17 {eps = 1.000000e-05 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>, tensor<?x?x8xf32>) -> (tensor<?x?x8xf32>, tensor<8xf32>, tensor<8xf32>)
-    %21 = nn.embedding_grad %ids, %18 : (tensor<?x?xi32>, tensor<?x?x8xf32>) -> tensor<10x8xf32>
-    func.return %21, %19, %20 : tensor<10x8xf32>, tensor<8xf32>, tensor<8xf32>
+    %17, %18, %19 = nn.layernorm_grad %2, %g, %16 {eps = 1.000000e-05 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>, tensor<?x?x8xf32>) -> (tensor<?x?x8xf32>, tensor<8xf32>, tensor<8xf32>)
+    %20 = nn.embedding_grad %ids, %17 : (tensor<?x?xi32>, tensor<?x?x8xf32>) -> tensor<10x8xf32>
+    func.return %20, %18, %19 : tensor<10x8xf32>, tensor<8xf32>, tensor<8xf32>
   }
   func.func @optimizer_step(%g_emb: tensor<10x8xf32> {nn.grad = "emb"}, %g_g: tensor<8xf32> {nn.grad = "g"}, %g_beta: tensor<8xf32> {nn.grad = "beta"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

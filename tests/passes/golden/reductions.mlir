@@ -24,18 +24,18 @@ builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B"], sc
     func.return %loss, %h, %x : tensor<f32>, tensor<?x6xf32>, tensor<?x6xf32>
   }
   func.func @train_backward(%h: tensor<?x6xf32> {nn.saved = 0 : i64}, %x: tensor<?x6xf32> {nn.saved = 1 : i64}) -> (tensor<6x6xf32> {nn.grad = "w"}) {
-    %0 = nn.constant 1.000000e+00 : tensor<f32>
-    %1 = nn.reshape %0 to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
-    %2 = nn.mean_grad %1 axes [0, 1] to #nn.dims<B, 1> : tensor<1x1xf32> -> tensor<?x1xf32>
-    %3 = nn.max_grad %h, %2 axes [1] : (tensor<?x6xf32>, tensor<?x1xf32>) -> tensor<?x6xf32>
-    %4 = nn.reshape %0 to #nn.dims<1> : tensor<f32> -> tensor<1xf32>
-    %5 = nn.broadcast %4 to #nn.dims<6> : tensor<1xf32> -> tensor<6xf32>
-    %6 = nn.reshape %5 to #nn.dims<1, 6> : tensor<6xf32> -> tensor<1x6xf32>
-    %7 = nn.mean_grad %6 axes [0] to #nn.dims<B, 6> : tensor<1x6xf32> -> tensor<?x6xf32>
-    %8 = nn.add %3, %7 : tensor<?x6xf32>
-    %9 = nn.transpose %x [1, 0] : tensor<?x6xf32> -> tensor<6x?xf32>
-    %10 = nn.matmul %9, %8 : (tensor<6x?xf32>, tensor<?x6xf32>) -> tensor<6x6xf32>
-    func.return %10 : tensor<6x6xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %0 = nn.reshape %dloss to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
+    %1 = nn.mean_grad %0 axes [0, 1] to #nn.dims<B, 1> : tensor<1x1xf32> -> tensor<?x1xf32>
+    %2 = nn.max_grad %h, %1 axes [1] : (tensor<?x6xf32>, tensor<?x1xf32>) -> tensor<?x6xf32>
+    %3 = nn.reshape %dloss to #nn.dims<1> : tensor<f32> -> tensor<1xf32>
+    %4 = nn.broadcast %3 to #nn.dims<6> : tensor<1xf32> -> tensor<6xf32>
+    %5 = nn.reshape %4 to #nn.dims<1, 6> : tensor<6xf32> -> tensor<1x6xf32>
+    %6 = nn.mean_grad %5 axes [0] to #nn.dims<B, 6> : tensor<1x6xf32> -> tensor<?x6xf32>
+    %7 = nn.add %2, %6 : tensor<?x6xf32>
+    %8 = nn.transpose %x [1, 0] : tensor<?x6xf32> -> tensor<6x?xf32>
+    %9 = nn.matmul %8, %7 : (tensor<6x?xf32>, tensor<?x6xf32>) -> tensor<6x6xf32>
+    func.return %9 : tensor<6x6xf32>
   }
   func.func @optimizer_step(%g_w: tensor<6x6xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

@@ -17,12 +17,12 @@ builtin.module attributes {scalc.model = "sgd_nesterov", scalc.symbols = ["B"], 
     func.return %loss, %x : tensor<f32>, tensor<?x3xf32>
   }
   func.func @train_backward(%x: tensor<?x3xf32> {nn.saved = 0 : i64}) -> (tensor<3xf32> {nn.grad = "w"}) {
-    %0 = nn.constant 1.000000e+00 : tensor<f32>
-    %1 = nn.reshape %0 to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
-    %2 = nn.mean_grad %1 axes [0, 1] to #nn.dims<B, 3> : tensor<1x1xf32> -> tensor<?x3xf32>
-    %3 = nn.mul %2, %x : tensor<?x3xf32>
-    %4 = nn.sum %3 axes [0] : tensor<?x3xf32> -> tensor<3xf32>
-    func.return %4 : tensor<3xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %0 = nn.reshape %dloss to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
+    %1 = nn.mean_grad %0 axes [0, 1] to #nn.dims<B, 3> : tensor<1x1xf32> -> tensor<?x3xf32>
+    %2 = nn.mul %1, %x : tensor<?x3xf32>
+    %3 = nn.sum %2 axes [0] : tensor<?x3xf32> -> tensor<3xf32>
+    func.return %3 : tensor<3xf32>
   }
   func.func @optimizer_step(%g_w: tensor<3xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

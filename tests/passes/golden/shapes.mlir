@@ -37,26 +37,26 @@ builtin.module attributes {scalc.model = "shapes", scalc.symbols = ["B", "T"], s
     func.return %loss, %3 : tensor<f32>, tensor<?x2x?x4xf32>
   }
   func.func @train_backward(%0: tensor<?x2x?x4xf32> {nn.saved = 0 : i64}) -> (tensor<16x8xf32> {nn.grad = "table"}, tensor<2x4x2xf32> {nn.grad = "w"}) {
-    %1 = nn.constant 1.000000e+00 : tensor<f32>
-    %2 = nn.reshape %1 to #nn.dims<1, 1, 1, 1> : tensor<f32> -> tensor<1x1x1x1xf32>
-    %3 = nn.mean_grad %2 axes [0, 1, 2, 3] to #nn.dims<3, B, T, 2> : tensor<1x1x1x1xf32> -> tensor<3x?x?x2xf32>
-    %4 = nn.sum %3 axes [0] : tensor<3x?x?x2xf32> -> tensor<?x?x2xf32>
-    %5 = nn.reshape %4 to #nn.dims<B, 1, T, 2> : tensor<?x?x2xf32> -> tensor<?x1x?x2xf32>
-    %6 = nn.broadcast %5 to #nn.dims<B, 2, T, 2> : tensor<?x1x?x2xf32> -> tensor<?x2x?x2xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %1 = nn.reshape %dloss to #nn.dims<1, 1, 1, 1> : tensor<f32> -> tensor<1x1x1x1xf32>
+    %2 = nn.mean_grad %1 axes [0, 1, 2, 3] to #nn.dims<3, B, T, 2> : tensor<1x1x1x1xf32> -> tensor<3x?x?x2xf32>
+    %3 = nn.sum %2 axes [0] : tensor<3x?x?x2xf32> -> tensor<?x?x2xf32>
+    %4 = nn.reshape %3 to #nn.dims<B, 1, T, 2> : tensor<?x?x2xf32> -> tensor<?x1x?x2xf32>
+    %5 = nn.broadcast %4 to #nn.dims<B, 2, T, 2> : tensor<?x1x?x2xf32> -> tensor<?x2x?x2xf32>
     %w = nn.get_param @w : tensor<2x4x2xf32>
-    %7 = nn.index %w axis 0 [1] : tensor<2x4x2xf32> -> tensor<4x2xf32>
-    %8 = nn.transpose %7 [1, 0] : tensor<4x2xf32> -> tensor<2x4xf32>
-    %9 = nn.matmul %6, %8 : (tensor<?x2x?x2xf32>, tensor<2x4xf32>) -> tensor<?x2x?x4xf32>
-    %10 = nn.reshape %0 to #nn.dims<2*B*T, 4> : tensor<?x2x?x4xf32> -> tensor<?x4xf32>
-    %11 = nn.reshape %6 to #nn.dims<2*B*T, 2> : tensor<?x2x?x2xf32> -> tensor<?x2xf32>
-    %12 = nn.transpose %10 [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
-    %13 = nn.matmul %12, %11 : (tensor<4x?xf32>, tensor<?x2xf32>) -> tensor<4x2xf32>
-    %14 = nn.index_grad %13 axis 0 [1] to #nn.dims<2, 4, 2> : tensor<4x2xf32> -> tensor<2x4x2xf32>
-    %15 = nn.transpose %9 [0, 2, 1, 3] : tensor<?x2x?x4xf32> -> tensor<?x?x2x4xf32>
-    %16 = nn.reshape %15 to #nn.dims<B, T, 8> : tensor<?x?x2x4xf32> -> tensor<?x?x8xf32>
-    %17 = nn.sum %16 axes [0] : tensor<?x?x8xf32> -> tensor<?x8xf32>
-    %18 = nn.slice_grad %17 axis 0 [0] to #nn.dims<16, 8> : tensor<?x8xf32> -> tensor<16x8xf32>
-    func.return %18, %14 : tensor<16x8xf32>, tensor<2x4x2xf32>
+    %6 = nn.index %w axis 0 [1] : tensor<2x4x2xf32> -> tensor<4x2xf32>
+    %7 = nn.transpose %6 [1, 0] : tensor<4x2xf32> -> tensor<2x4xf32>
+    %8 = nn.matmul %5, %7 : (tensor<?x2x?x2xf32>, tensor<2x4xf32>) -> tensor<?x2x?x4xf32>
+    %9 = nn.reshape %0 to #nn.dims<2*B*T, 4> : tensor<?x2x?x4xf32> -> tensor<?x4xf32>
+    %10 = nn.reshape %5 to #nn.dims<2*B*T, 2> : tensor<?x2x?x2xf32> -> tensor<?x2xf32>
+    %11 = nn.transpose %9 [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
+    %12 = nn.matmul %11, %10 : (tensor<4x?xf32>, tensor<?x2xf32>) -> tensor<4x2xf32>
+    %13 = nn.index_grad %12 axis 0 [1] to #nn.dims<2, 4, 2> : tensor<4x2xf32> -> tensor<2x4x2xf32>
+    %14 = nn.transpose %8 [0, 2, 1, 3] : tensor<?x2x?x4xf32> -> tensor<?x?x2x4xf32>
+    %15 = nn.reshape %14 to #nn.dims<B, T, 8> : tensor<?x?x2x4xf32> -> tensor<?x?x8xf32>
+    %16 = nn.sum %15 axes [0] : tensor<?x?x8xf32> -> tensor<?x8xf32>
+    %17 = nn.slice_grad %16 axis 0 [0] to #nn.dims<16, 8> : tensor<?x8xf32> -> tensor<16x8xf32>
+    func.return %17, %13 : tensor<16x8xf32>, tensor<2x4x2xf32>
   }
   func.func @optimizer_step(%g_table: tensor<16x8xf32> {nn.grad = "table"}, %g_w: tensor<2x4x2xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

@@ -28,26 +28,26 @@ builtin.module attributes {scalc.model = "stacked_layers", scalc.symbols = ["B"]
     func.return %loss, %h_1, %h, %x : tensor<f32>, tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4xf32>
   }
   func.func @train_backward(%h: tensor<?x4xf32> {nn.saved = 0 : i64}, %h_1: tensor<?x4xf32> {nn.saved = 1 : i64}, %x: tensor<?x4xf32> {nn.saved = 2 : i64}) -> (tensor<2x4x4xf32> {nn.grad = "w"}) {
-    %0 = nn.constant 1.000000e+00 : tensor<f32>
-    %1 = nn.reshape %0 to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
-    %2 = nn.mean_grad %1 axes [0, 1] to #nn.dims<B, 4> : tensor<1x1xf32> -> tensor<?x4xf32>
-    %3 = nn.mul %2, %h : tensor<?x4xf32>
-    %4 = nn.mul %2, %h : tensor<?x4xf32>
-    %5 = nn.add %3, %4 : tensor<?x4xf32>
-    %6 = nn.tanh_grad %h, %5 : tensor<?x4xf32>
+    %dloss = nn.constant 1.000000e+00 {nn.seed} : tensor<f32>
+    %0 = nn.reshape %dloss to #nn.dims<1, 1> : tensor<f32> -> tensor<1x1xf32>
+    %1 = nn.mean_grad %0 axes [0, 1] to #nn.dims<B, 4> : tensor<1x1xf32> -> tensor<?x4xf32>
+    %2 = nn.mul %1, %h : tensor<?x4xf32>
+    %3 = nn.mul %1, %h : tensor<?x4xf32>
+    %4 = nn.add %2, %3 : tensor<?x4xf32>
+    %5 = nn.tanh_grad %h, %4 : tensor<?x4xf32>
     %w = nn.get_param @w : tensor<2x4x4xf32>
-    %7 = nn.index %w axis 0 [1] : tensor<2x4x4xf32> -> tensor<4x4xf32>
-    %8 = nn.transpose %7 [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
-    %9 = nn.matmul %6, %8 : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
-    %10 = nn.transpose %h_1 [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
-    %11 = nn.matmul %10, %6 : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
-    %12 = nn.index_grad %11 axis 0 [1] to #nn.dims<2, 4, 4> : tensor<4x4xf32> -> tensor<2x4x4xf32>
-    %13 = nn.tanh_grad %h_1, %9 : tensor<?x4xf32>
-    %14 = nn.transpose %x [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
-    %15 = nn.matmul %14, %13 : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
-    %16 = nn.index_grad %15 axis 0 [0] to #nn.dims<2, 4, 4> : tensor<4x4xf32> -> tensor<2x4x4xf32>
-    %17 = nn.add %12, %16 : tensor<2x4x4xf32>
-    func.return %17 : tensor<2x4x4xf32>
+    %6 = nn.index %w axis 0 [1] : tensor<2x4x4xf32> -> tensor<4x4xf32>
+    %7 = nn.transpose %6 [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+    %8 = nn.matmul %5, %7 : (tensor<?x4xf32>, tensor<4x4xf32>) -> tensor<?x4xf32>
+    %9 = nn.transpose %h_1 [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
+    %10 = nn.matmul %9, %5 : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
+    %11 = nn.index_grad %10 axis 0 [1] to #nn.dims<2, 4, 4> : tensor<4x4xf32> -> tensor<2x4x4xf32>
+    %12 = nn.tanh_grad %h_1, %8 : tensor<?x4xf32>
+    %13 = nn.transpose %x [1, 0] : tensor<?x4xf32> -> tensor<4x?xf32>
+    %14 = nn.matmul %13, %12 : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
+    %15 = nn.index_grad %14 axis 0 [0] to #nn.dims<2, 4, 4> : tensor<4x4xf32> -> tensor<2x4x4xf32>
+    %16 = nn.add %11, %15 : tensor<2x4x4xf32>
+    func.return %16 : tensor<2x4x4xf32>
   }
   func.func @optimizer_step(%g_w: tensor<2x4x4xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
     %0 = nn.get_state @step : tensor<f32>

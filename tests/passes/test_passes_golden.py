@@ -1,8 +1,10 @@
-"""Golden tests of autodiff and the optimizer: ``golden/NAME.scl`` -> ``--emit train``.
+"""Golden tests of the passes: ``golden/NAME.scl`` -> ``--emit train`` (autodiff and the
+optimizer) or, with ``--emit scaled``, scalify.
 
-A first line ``# OPTIONS: --optimizer sgd ...`` sets the compile options. Each expected
-``NAME.mlir`` must also parse, verify and print back identically. Regenerate with
-``SCALC_UPDATE_GOLDEN=1`` (see tests/golden_support.py) and review the diff.
+A first line ``# OPTIONS: --optimizer sgd ...`` (or ``--emit scaled --recipe fp8``) sets the
+compile options, read by the real CLI parser. Each expected ``NAME.mlir`` must also
+parse, verify and print back identically. Regenerate with ``SCALC_UPDATE_GOLDEN=1`` (see
+tests/golden_support.py) and review the diff.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scalc.dialects.context import parse_module, print_module
 from scalc.driver import run_stages
 from scalc.passes.autodiff_rules import GRAD_RULES
 from scalc.passes.optimizer import OptimizerConfig
+from scalc.passes.recipes import resolve_recipe
 from tests.golden_support import assert_matches_golden
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -23,24 +26,21 @@ REPO = GOLDEN.parents[2]
 SOURCES = sorted(GOLDEN.glob("*.scl"))
 
 
-def optimizer_of(source: str) -> OptimizerConfig:
-    """The ``# OPTIONS:`` line, parsed by the real CLI parser."""
+def compile_golden(path: Path) -> str:
+    """Compile as ``scalc compile`` would with the ``# OPTIONS:`` line (default: --emit train)."""
+    source = path.read_text()
     first = source.splitlines()[0]
     flags = first.split("OPTIONS:", 1)[1].split() if "OPTIONS:" in first else []
     args = build_parser().parse_args(["compile", "x.scl", *flags])
     keys = ("lr", "weight_decay", "beta1", "beta2", "eps", "momentum", "nesterov")
-    return OptimizerConfig.make(args.optimizer, **{k: getattr(args, k) for k in keys})
-
-
-def compile_train(path: Path) -> str:
-    source = path.read_text()
+    optimizer = OptimizerConfig.make(args.optimizer, **{k: getattr(args, k) for k in keys})
     name = path.relative_to(REPO).as_posix()
-    return run_stages(source, name, "train", optimizer_of(source)).show()
+    return run_stages(source, name, args.emit or "train", optimizer, resolve_recipe(args.recipe)).show()
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
-def test_train_module_matches_golden_file(path: Path) -> None:
-    assert_matches_golden(compile_train(path), path.with_suffix(".mlir"), f"train module of {path.name}")
+def test_pass_output_matches_golden_file(path: Path) -> None:
+    assert_matches_golden(compile_golden(path), path.with_suffix(".mlir"), f"output of {path.name}")
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
