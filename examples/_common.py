@@ -77,9 +77,13 @@ def make_parser(
     )
     parser.add_argument(
         "--recipe",
-        choices=RECIPES,
+        metavar="RECIPE",
         default="fp32",
-        help="precision recipe to compile with (default: %(default)s)",
+        help=(
+            f"precision recipe to compile with: a built-in ({', '.join(RECIPES)}) or the path "
+            "of a .toml/.json recipe file (docs/scaled.md); checked when the model is "
+            "compiled (default: %(default)s)"
+        ),
     )
     parser.add_argument(
         "--steps", type=positive_int, default=steps, help="optimizer steps (default: %(default)s)"
