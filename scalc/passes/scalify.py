@@ -31,8 +31,6 @@ from scalc.passes.autodiff import SEED_ATTR
 from scalc.passes.recipes import Recipe
 from scalc.passes.shapes import element_type_named
 
-# The largest finite value of each format: f8 casts scale the tensor's amax up to it.
-FORMAT_MAX = {"f8E4M3FN": 448.0, "f8E5M2": 57344.0, "bf16": 3.3895e38, "f16": 65504.0, "f32": 3.4028e38}
 SCALED_ENTRIES = ("forward", "train_forward", "train_backward")
 
 
@@ -164,10 +162,13 @@ class _FunctionScalifier:
             return new
         key = (new, fmt)
         if key not in self.casts:
-            rescaled = self._rescale(new, target=FORMAT_MAX[fmt] / 2.0 ** self.recipe.margin, fmt=fmt)
-            self.casts[key] = self._add(
-                scaled.CastOp(rescaled, _scaled(fmt, new.type.get_shape())), None
-            )
+            target = _scaled(fmt, new.type.get_shape())  # type: ignore[attr-defined]
+            f8_max = scaled.F8_MAX.get(target.element_type)
+            if f8_max is not None:
+                # Per-tensor scaling (NUMERICS.md §5): the amax lands on the format's max
+                # (less `margin` powers of two), so the narrow range is used in full.
+                new = self._rescale(new, target=f8_max / 2.0**self.recipe.margin, fmt=fmt)
+            self.casts[key] = self._add(scaled.CastOp(new, target), None)
         return self.casts[key]
 
     def _rescale(self, value: SSAValue, target: float, fmt: str | None = None) -> SSAValue:
@@ -253,4 +254,4 @@ def _recipe_attr(recipe: Recipe) -> DictionaryAttr:
     return DictionaryAttr(entries)
 
 
-__all__ = ["FORMAT_MAX", "scalify"]
+__all__ = ["scalify"]
