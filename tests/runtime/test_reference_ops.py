@@ -134,6 +134,14 @@ def test_cast_rounds_to_nearest_even_and_back_exactly(dtype: type) -> None:
     np.testing.assert_array_equal(back, out.astype(np.float32))
 
 
+def test_cast_saturates_overflow_to_the_format_max() -> None:
+    # NUMERICS.md §1: casts clamp to ±max; a plain astype would give ±inf for f16.
+    x = np.array([1e6, -1e6, np.inf, np.nan], dtype=np.float32)
+    out = run(nn.CastOp(arg(x), ty(x.shape, np.float16)), x).astype(np.float32)
+    np.testing.assert_array_equal(out[:3], [65504.0, -65504.0, np.inf])
+    assert np.isnan(out[3])
+
+
 # --- matmul --------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from scipy import special
 from scalc.dialects import nn
 from scalc.runtime.backends.reference.dtypes import narrow, numpy_dtype, wide
 from scalc.runtime.backends.reference.env import RefEnv
+from scalc.runtime.backends.reference.formats import round_to
 from scalc.runtime.backends.reference.registry import reference
 
 # Python floats are "weak" under NumPy 2 promotion (NEP 50): they keep float32 float32.
@@ -90,5 +91,6 @@ def div(op: nn.DivOp, env: RefEnv, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarr
 
 @reference(nn.CastOp)
 def cast(op: nn.CastOp, env: RefEnv, x: np.ndarray) -> np.ndarray:
-    """``x`` in the result's element type; NumPy and ml_dtypes round to nearest even."""
-    return x.astype(numpy_dtype(op.result.type.get_element_type()))
+    """``x`` in the result's element type, rounded to nearest even and saturated to the
+    format's largest finite value (NUMERICS.md §1: casts saturate)."""
+    return round_to(x, op.result.type.get_element_type())
