@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from scalc.diagnostics import ScalcError, did_you_mean
@@ -89,7 +90,11 @@ def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict
         raise CheckpointError(f"{path}: is a directory")
     if not path.parent.is_dir():
         raise CheckpointError(f"{path}: directory {path.parent} does not exist")
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
+    # NumPy's .npz has no bfloat16/float8: store their bits as unsigned ints and record
+    # the real dtype, so a restore gives back the same bits.
+    extended = {k: v.dtype.name for k, v in arrays.items() if v.dtype.name in _ML_DTYPES}
+    arrays = {k: (v.view(f"u{v.dtype.itemsize}") if k in extended else v) for k, v in arrays.items()}
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta, "dtypes": extended}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -130,7 +135,18 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndar
             f"{path}: written by scalc {meta.get('scalc_version', '?')} (checkpoint format "
             f"{version}); this scalc reads format {FORMAT_VERSION}"
         )
+    extended = meta.get("dtypes") or {}
+    for key, name in extended.items():
+        if key not in arrays or name not in _ML_DTYPES:
+            raise CheckpointError(f"{path}: header names dtype {name!r} for unknown array `{key}`")
+        arrays[key] = arrays[key].view(_ML_DTYPES[name])
     return meta, arrays
+
+
+_ML_DTYPES = {
+    np.dtype(t).name: np.dtype(t)
+    for t in (ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2)
+}
 
 
 def _as_array(value: Any) -> np.ndarray:

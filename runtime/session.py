@@ -111,7 +111,8 @@ class Session:
     """Parameters, optimizer state and compiled entry points of one program.
 
     Made by `Program.session`; parameters are initialised from their ``init`` with
-    ``numpy.random.default_rng(seed)`` in declaration order, optimizer state is zeros.
+    ``numpy.random.default_rng(seed)`` in declaration order, then optimizer state: zeros,
+    or a copy of its parameter (``init = "param"``).
     """
 
     def __init__(self, program: Program, backend: str = "auto", seed: int = 0) -> None:
@@ -201,9 +202,10 @@ class Session:
         optimizer = self._executor("optimizer_step")
         lr_array = np.asarray(rate, dtype=np.float32)
         args = [lr_array if s.grad is None else pending.grads[s.grad] for s in optimizer.args]
-        self._run(optimizer, args, stats=None)
+        update_stats = self._run(optimizer, args, stats=None)
         self._freeze()
         metrics["step"] = self.step_count
+        metrics.update(descent_metrics(update_stats))
         return StepResult(pending.loss, metrics)
 
     # --- parameters and checkpoints ---------------------------------------------------
@@ -212,6 +214,23 @@ class Session:
     def params(self) -> dict[str, np.ndarray]:
         """Parameter name -> its current value (read-only arrays; later steps replace them)."""
         return dict(self._env.params)
+
+    def state_bytes(self) -> dict[str, float]:
+        """Persistent training state as the runtime allocated it (docs/collage.md):
+        ``weights`` (parameter buffers), ``optimizer`` (every state buffer: moments, master
+        copies, compensation terms, the step count, amax histories), their sum ``total``,
+        ``params`` (parameter elements) and ``per_param`` = total / params."""
+        weights = sum(a.nbytes for a in self._env.params.values())
+        optimizer = sum(a.nbytes for a in self._env.state.values())
+        count = sum(a.size for a in self._env.params.values())
+        total = weights + optimizer
+        return {
+            "weights": weights,
+            "optimizer": optimizer,
+            "total": total,
+            "params": count,
+            "per_param": total / count if count else 0.0,
+        }
 
     @property
     def grads(self) -> dict[str, np.ndarray]:
@@ -327,6 +346,20 @@ class Session:
             f"Session(model={self.program.model!r}, backend={self.backend!r}, "
             f"step={self.step_count})"
         )
+
+
+def descent_metrics(update_stats: list[np.ndarray]) -> dict[str, float]:
+    """What the stored weights really received (docs/collage.md), over all parameters:
+    ``edq`` = <θ_new - θ_old, -Δ> / ||Δ||² (1: nothing lost) and ``stalled``, the fraction
+    of elements whose intended update was non-zero but whose stored value did not change.
+    Each entry of ``update_stats`` is one parameter's ``nn.update_stats`` result."""
+    if not update_stats:
+        return {}
+    dot, norm2, stalled, nonzero = np.sum(np.stack(update_stats).astype(np.float64), axis=0)
+    return {
+        "edq": float(dot / norm2) if norm2 > 0 else 1.0,
+        "stalled": float(stalled / nonzero) if nonzero > 0 else 0.0,
+    }
 
 
 def _grad_norm(grads: dict[str, np.ndarray] | None) -> tuple[float, str | None]:

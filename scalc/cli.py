@@ -69,6 +69,21 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from scalc.api import compile_program
+
+    source, name = _source_of(args.file)
+    program = compile_program(source, name, args.recipe, _optimizer_config(args))
+    counted = program.session(backend="reference", seed=0).state_bytes()
+    n = int(counted["params"])
+    print(
+        f"{name}: {counted['per_param']:.2f} bytes/param of persistent training state "
+        f"(weights {counted['weights'] / n:.2f} + optimizer {counted['optimizer'] / n:.2f}) "
+        f"over {n:,} parameters; recipe {args.recipe}, {args.optimizer}"
+    )
+    return EXIT_OK
+
+
 def _is_artifact_path(path: str) -> bool:
     return path.endswith((".sclc", ".sclc.zip"))
 
@@ -141,15 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="write to OUT instead of standard output; OUT.sclc writes the artifact",
     )
-    compile_.add_argument(
+    _add_recipe_option(compile_)
+    _add_optimizer_options(compile_)
+    compile_.set_defaults(run=_cmd_compile)
+    memory = commands.add_parser(
+        "memory",
+        help="bytes of persistent training state per parameter",
+        description="Compile FILE and report the bytes per parameter of the training state "
+        "the runtime allocates for it (weights, optimizer state, master copies, Collage "
+        "compensation), counted from the actual buffers.",
+    )
+    memory.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
+    _add_recipe_option(memory)
+    _add_optimizer_options(memory)
+    memory.set_defaults(run=_cmd_memory)
+    return parser
+
+
+def _add_recipe_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--recipe",
         default="fp32",
         metavar="RECIPE",
         help=f"precision recipe: {', '.join(RECIPES)} or a .toml/.json recipe file (default: fp32)",
     )
-    _add_optimizer_options(compile_)
-    compile_.set_defaults(run=_cmd_compile)
-    return parser
 
 
 def _add_optimizer_options(parser: argparse.ArgumentParser) -> None:

@@ -72,7 +72,7 @@ def _differentiate(c: Compilation) -> None:
     assert c.nn is not None
     train = c.nn.clone()
     trained, grad_types = differentiate(train)
-    add_optimizer(train, trained, grad_types, c.optimizer)
+    add_optimizer(train, trained, grad_types, c.optimizer, c.recipe.optimizer_precision)
     c.train = train
     _verify_or_report_bug(train, "train", c.file)
 

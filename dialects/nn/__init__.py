@@ -41,6 +41,15 @@ from scalc.dialects.nn.grads import (
 from scalc.dialects.nn.layers import CausalMaskOp, EmbeddingOp, LayerNormOp, SoftmaxOp
 from scalc.dialects.nn.linalg import MatmulOp
 from scalc.dialects.nn.loss import CrossEntropyOp
+from scalc.dialects.nn.mcf import (
+    AdamWDeltaOp,
+    DeltaOp,
+    Fast2SumOp,
+    GrowOp,
+    MCFOp,
+    SgdDeltaOp,
+    UpdateStatsOp,
+)
 from scalc.dialects.nn.module import BufferOp, ConstantOp, GetParamOp, ParamOp
 from scalc.dialects.nn.optim import AdamWOp, OptimizerOp, SgdOp
 from scalc.dialects.nn.reduce import MaxOp, MeanOp, ReduceOp, SumOp
@@ -102,12 +111,19 @@ NN = Dialect(
         SetParamOp,
         SgdOp,
         AdamWOp,
+        # low-precision optimizer state (docs/collage.md)
+        Fast2SumOp,
+        GrowOp,
+        SgdDeltaOp,
+        AdamWDeltaOp,
+        UpdateStatsOp,
     ],
     [DimsAttr],
 )
 
 __all__ = [
     "NN",
+    "AdamWDeltaOp",
     "AdamWOp",
     "AddOp",
     "BinaryOp",
@@ -119,21 +135,25 @@ __all__ = [
     "ConstantOp",
     "CrossEntropyGradOp",
     "CrossEntropyOp",
+    "DeltaOp",
     "DimsAttr",
     "DivOp",
     "ElementwiseGradOp",
     "EmbeddingGradOp",
     "EmbeddingOp",
     "ExpOp",
+    "Fast2SumOp",
     "GeluGradOp",
     "GeluOp",
     "GetParamOp",
     "GetStateOp",
+    "GrowOp",
     "IndexGradOp",
     "IndexOp",
     "LayerNormGradOp",
     "LayerNormOp",
     "LogOp",
+    "MCFOp",
     "MatmulOp",
     "MaxGradOp",
     "MaxOp",
@@ -149,6 +169,7 @@ __all__ = [
     "ReshapeOp",
     "SetParamOp",
     "SetStateOp",
+    "SgdDeltaOp",
     "SgdOp",
     "SigmoidGradOp",
     "SigmoidOp",
@@ -165,4 +186,5 @@ __all__ = [
     "TanhOp",
     "TransposeOp",
     "UnaryOp",
+    "UpdateStatsOp",
 ]

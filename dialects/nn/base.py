@@ -179,7 +179,7 @@ def check_dims_match_type(op: Operation, dims: DimsAttr, result: TensorType) -> 
 
 @irdl_custom_directive
 class SameType(CustomDirective):
-    """``: T`` for ops whose operands and result all have type T, written once.
+    """``: T`` for ops whose operands and results all have type T, written once.
 
     Used as ``custom<SameType>(type(operands), type(results))``; the verifiers check that
     the types really agree, so invalid IR should be dumped in the generic form.
@@ -191,7 +191,7 @@ class SameType(CustomDirective):
     def parse(self, parser: Parser, state: ParsingState) -> None:
         shared = parser.parse_type()
         self.operands.set(state, [shared] * len(state.operand_types))
-        self.results.set(state, [shared])
+        self.results.set(state, [shared] * len(state.result_types))
 
     def print(self, printer: Printer, state: PrintingState, op: Operation) -> None:
         state.print_whitespace(printer)

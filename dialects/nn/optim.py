@@ -87,7 +87,9 @@ class OptimizerOp(IRDLOperation, ABC):
 
     def verify_(self) -> None:
         names = [name for name, _ in self.get_irdl_definition().operands]
-        operands = dict(zip(names, self.operands, strict=True))
+        # An absent optional operand (``v_lo`` of `nn.adamw_delta`) reads as None.
+        present = {name: getattr(self, name) for name in names}
+        operands = {name: value for name, value in present.items() if value is not None}
         tensors = {n: v.type for n, v in operands.items() if n not in self.SCALARS}
         check_same_type(self, **tensors)
         param = cast(TensorType[Attribute], operands["w"].type)
@@ -121,8 +123,13 @@ class ParamType(CustomDirective):
         param = parser.parse_type()
         op_type = cast(type[OptimizerOp], state.op_type)
         names = [name for name, _ in op_type.get_irdl_definition().operands]
-        self.operands.set(state, [SCALAR if n in op_type.SCALARS else param for n in names])
-        self.results.set(state, [param] * len(state.result_types))
+        # The operands are parsed already; an optional one may be absent (no values).
+        parsed = [(name, len(values or ())) for name, values in zip(names, state.operands)]
+        types = [SCALAR if n in op_type.SCALARS else param for n, k in parsed for _ in range(k)]
+        self.operands.set(state, types)
+        # One result per tensor operand but the gradient ``g``.
+        tensors = sum(k for n, k in parsed if n not in op_type.SCALARS)
+        self.results.set(state, [param] * (tensors - 1))
 
     def print(self, printer: Printer, state: PrintingState, op: Operation) -> None:
         state.print_whitespace(printer)

@@ -21,19 +21,22 @@ from xdsl.irdl import (
 )
 from xdsl.traits import MemoryWriteEffect, Pure
 
-from scalc.dialects.nn.base import tensor_operand
+from scalc.dialects.nn.base import fail, tensor_operand
 from scalc.dialects.nn.module import BufferOp, ParamOp, check_symbol
 
 
 @irdl_op_definition
 class StateOp(BufferOp):
-    """Optimizer state kept across steps, initialised to zeros: a module-level symbol
-    with a static float type.  ``param`` names the parameter it belongs to, which has
-    the same type; it is absent for state of the whole optimizer (the step count).
+    """Optimizer state kept across steps: a module-level symbol with a static float
+    type.  ``param`` names the parameter it belongs to, which has the same shape; it is
+    absent for state of the whole optimizer (the step count).  ``init`` is absent
+    (zeros) or ``"param"``: a copy of ``param``'s initial value in the state's type (the
+    bf16 model copy of ``optimizer_precision = fp32-master``, docs/collage.md).
 
     Printed as::
 
         nn.state @w1.m : tensor<64x256xf32> {param = @w1}
+        nn.state @w1.model : tensor<64x256xbf16> {param = @w1, init = "param"}
         nn.state @step : tensor<f32>
     """
 
@@ -41,19 +44,36 @@ class StateOp(BufferOp):
     KIND: ClassVar[str] = "state buffer"
 
     param = opt_prop_def(SymbolRefAttr)
+    init = opt_prop_def(StringAttr)
 
-    def __init__(self, sym_name: str, type: TensorType, *, param: str | None = None) -> None:
+    INITS: ClassVar[tuple[str, ...]] = ("param",)
+    """The values ``init`` may take; absent means zeros."""
+
+    def __init__(
+        self,
+        sym_name: str,
+        type: TensorType,
+        *,
+        param: str | None = None,
+        init: str | None = None,
+    ) -> None:
         properties: dict[str, Attribute] = {"sym_name": StringAttr(sym_name), "type": type}
         if param is not None:
             properties["param"] = SymbolRefAttr(param)
+        if init is not None:
+            properties["init"] = StringAttr(init)
         super().__init__(properties=properties)
 
     def verify_(self) -> None:
         super().verify_()
+        where = f"@{self.sym_name.data}: "
+        if self.init is not None:
+            if self.init.data not in self.INITS:
+                raise fail(self, f'{where}init must be "param" (or absent), got "{self.init.data}"')
+            if self.param is None:
+                raise fail(self, f'{where}init = "param" needs a param')
         if self.param is not None:
-            check_symbol(
-                self, self.param, ParamOp, self.type, where=f"@{self.sym_name.data}: ", shape_only=True
-            )
+            check_symbol(self, self.param, ParamOp, self.type, where=where, shape_only=True)
 
 
 @irdl_op_definition

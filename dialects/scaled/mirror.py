@@ -73,11 +73,16 @@ NOT_MIRRORED: tuple[type[IRDLOperation], ...] = (
     nn.SetParamOp,
     nn.SgdOp,
     nn.AdamWOp,
+    nn.Fast2SumOp,
+    nn.GrowOp,
+    nn.SgdDeltaOp,
+    nn.AdamWDeltaOp,
+    nn.UpdateStatsOp,
     nn.CastOp,
 )
 """The ``nn`` ops without a mirror: module-level buffers, their reads and writes, the
-optimizers (``@optimizer_step`` stays ``nn``) and ``nn.cast`` (``scaled.cast`` is the
-scaled conversion)."""
+optimizers and their low-precision arithmetic (``@optimizer_step`` stays ``nn``,
+docs/collage.md) and ``nn.cast`` (``scaled.cast`` is the scaled conversion)."""
 
 
 def _i64(value: int) -> Attribute:

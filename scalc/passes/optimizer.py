@@ -29,6 +29,16 @@ from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from scalc.diagnostics import ScalcError
 from scalc.dialects import nn
+from scalc.passes.optimizer_modes import (
+    StepBuilder,
+    bf16_like,
+    extra_slots,
+    slot_type,
+    state_name,
+    storage_type,
+    update,
+    update_slots,
+)
 
 OPTIMIZERS = ("adamw", "sgd")
 # The hyper-parameters each optimizer reads (the rest of OptimizerConfig does not apply).
@@ -104,41 +114,93 @@ class OptimizerConfig:
         return DictionaryAttr(entries)
 
 
-def state_name(param: str, slot: str) -> str:
-    """The symbol of a parameter's optimizer state: ``w1.m``."""
-    return f"{param}.{slot}"
-
-
 STEP = "step"
 
 
 def add_optimizer(
-    module: ModuleOp, trained: list[str], grad_types: list[TensorType], config: OptimizerConfig
+    module: ModuleOp,
+    trained: list[str],
+    grad_types: list[TensorType],
+    config: OptimizerConfig,
+    precision: str = "fp32",
 ) -> None:
-    """Declare the optimizer state and add ``@optimizer_step`` to ``module`` (in place)."""
+    """Declare the optimizer state and add ``@optimizer_step`` to ``module`` (in place).
+
+    ``precision`` is the optimizer precision mode (docs/collage.md): besides the update, it
+    decides how parameters are stored and which extra state (an fp32 master's bf16 model
+    copy, Collage's compensation terms) is kept.
+    """
     body = module.body.block
-    last_param = [op for op in body.ops if isinstance(op, nn.ParamOp)][-1]
+    params = {op.sym_name.data: op for op in body.ops if isinstance(op, nn.ParamOp)}
+    slots = update_slots(precision, config.kind, config.slots())
     states: list[nn.StateOp] = [nn.StateOp(STEP, SCALAR)]
     for name, t in zip(trained, grad_types):
-        states += [nn.StateOp(state_name(name, slot), t, param=name) for slot in config.slots()]
+        states += [
+            nn.StateOp(state_name(name, slot), slot_type(precision, t, slot), param=name)
+            for slot in slots
+        ]
+        states += [_extra_state(name, slot, t) for slot in extra_slots(precision)]
     for state in reversed(states):
-        body.insert_op_after(state, last_param)
+        body.insert_op_after(state, list(params.values())[-1])
+    _store_parameters(module, params, set(trained), precision)
 
     block = Block(arg_types=[*grad_types, SCALAR])
     *grads, lr = block.args
     lr.name_hint = "lr"
-    t = _increment_step(block)
+    step = StepBuilder(block, config.kind, precision, config.options(), lr, _increment_step(block))
     for name, grad, gtype in zip(trained, grads, grad_types):
         grad.name_hint = f"g_{name}".replace(".", "_")
-        _update(block, config, name, grad, gtype, lr, t)
-    block.add_op(func.ReturnOp())
+        update(step, name, grad, gtype, slots)
+    block.add_op(func.ReturnOp(*step.stats))
     arg_attrs = [DictionaryAttr({"nn.grad": StringAttr(n)}) for n in trained]
     arg_attrs.append(DictionaryAttr({"nn.input": StringAttr("lr")}))
-    step = func.FuncOp(
-        "optimizer_step", ([*grad_types, SCALAR], []), Region(block), arg_attrs=ArrayAttr(arg_attrs)
+    res_attrs = [DictionaryAttr({"nn.stats": StringAttr(n)}) for n in trained]
+    optimizer_step = func.FuncOp(
+        "optimizer_step",
+        ([*grad_types, SCALAR], [s.type for s in step.stats]),
+        Region(block),
+        arg_attrs=ArrayAttr(arg_attrs),
+        res_attrs=ArrayAttr(res_attrs),
     )
-    body.add_op(step)
+    body.add_op(optimizer_step)
     module.attributes["scalc.optimizer"] = config.to_attr()
+
+
+def _extra_state(name: str, slot: str, t: TensorType) -> nn.StateOp:
+    # The fp32 master's bf16 model copy starts as the parameter's initial value.
+    init = "param" if slot == "model" else None
+    return nn.StateOp(state_name(name, slot), bf16_like(t), param=name, init=init)
+
+
+def _store_parameters(
+    module: ModuleOp, params: dict[str, nn.ParamOp], trained: set[str], precision: str
+) -> None:
+    """Store trained parameters as the mode says and let every entry point read the model
+    weight through ``nn.cast`` to fp32, so the graphs themselves do not change."""
+    if precision == "fp32":
+        return
+    for name in trained:
+        param = params[name]
+        param.type = storage_type(precision, param.type)  # type: ignore[misc]
+    for fn in module.body.block.ops:
+        if not isinstance(fn, func.FuncOp) or fn.sym_name.data == "optimizer_step":
+            continue
+        for read in [op for op in fn.walk() if isinstance(op, nn.GetParamOp)]:
+            name = read.param.root_reference.data
+            if name not in trained:
+                continue
+            wide = read.result.type
+            stored = (
+                nn.GetStateOp(state_name(name, "model"), bf16_like(wide))
+                if precision == "fp32-master"
+                else nn.GetParamOp(name, storage_type(precision, wide))
+            )
+            widen = nn.CastOp(stored, wide)
+            stored.results[0].name_hint = read.result.name_hint
+            read.parent_block().insert_ops_before([stored, widen], read)  # type: ignore[union-attr]
+            read.result.replace_all_uses_with(widen.results[0])
+            read.detach()
+            read.erase()
 
 
 def _increment_step(block: Block) -> SSAValue:
@@ -148,34 +210,3 @@ def _increment_step(block: Block) -> SSAValue:
     t.results[0].name_hint = "t"
     block.add_ops([previous, one, t, nn.SetStateOp(STEP, t.results[0])])
     return t.results[0]
-
-
-def _update(
-    block: Block,
-    config: OptimizerConfig,
-    name: str,
-    grad: SSAValue,
-    gtype: TensorType,
-    lr: SSAValue,
-    t: SSAValue,
-) -> None:
-    weight = nn.GetParamOp(name, gtype)
-    weight.results[0].name_hint = name
-    slots = [nn.GetStateOp(state_name(name, slot), gtype) for slot in config.slots()]
-    block.add_ops([weight, *slots])
-    state = [s.results[0] for s in slots]
-    if config.kind == "adamw":
-        update = nn.AdamWOp(
-            weight.results[0], grad, *state, lr, t,
-            beta1=config.beta1, beta2=config.beta2, eps=config.eps, weight_decay=config.weight_decay,
-        )
-    else:
-        update = nn.SgdOp(
-            weight.results[0], grad, *state, lr,
-            momentum=config.momentum, weight_decay=config.weight_decay, nesterov=config.nesterov,
-        )
-    block.add_op(update)
-    new_weight, *new_state = update.results
-    block.add_op(nn.SetParamOp(name, new_weight))
-    for slot, value in zip(config.slots(), new_state):
-        block.add_op(nn.SetStateOp(state_name(name, slot), value))

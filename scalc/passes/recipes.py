@@ -28,6 +28,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "scaling": ("dynamic", "delayed"),
     "rescale": ("none", "residual"),
     "optimizer_state": ("f32", "bf16", "f16"),
+    "optimizer_precision": ("fp32", "fp32-master", "bf16", "collage-light", "collage-plus"),
 }
 
 
@@ -44,16 +45,13 @@ class Recipe:
     margin: int = 0
     rescale: str = "none"
     optimizer_state: str = "f32"
+    optimizer_precision: str = "fp32"
 
     @property
     def is_reference(self) -> bool:
         """Nothing to scale: the train module runs as it is (the fp32 recipe)."""
-        return (self.compute, self.matmul_forward, self.matmul_grad, self.optimizer_state) == (
-            "f32",
-            "f32",
-            "f32",
-            "f32",
-        ) and self.rescale == "none"
+        formats = (self.compute, self.matmul_forward, self.matmul_grad, self.optimizer_state)
+        return formats == ("f32",) * 4 and self.rescale == "none"
 
     def validate(self) -> Recipe:
         for key, choices in _CHOICES.items():
@@ -64,6 +62,11 @@ class Recipe:
                 )
         if not 1 <= self.history <= 4096:
             raise ScalcError(f"recipe `{self.name}`: `history` must be in 1..4096, got {self.history}")
+        if self.optimizer_precision != "fp32" and self.optimizer_state != "f32":
+            raise ScalcError(
+                f"recipe `{self.name}`: `optimizer_state` applies to optimizer_precision fp32; "
+                f"`{self.optimizer_precision}` decides the state's types itself"
+            )
         if not 0 <= self.margin <= 8:
             raise ScalcError(f"recipe `{self.name}`: `margin` must be in 0..8, got {self.margin}")
         return self

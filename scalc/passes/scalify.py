@@ -32,6 +32,9 @@ from scalc.passes.recipes import Recipe
 from scalc.passes.shapes import element_type_named
 
 SCALED_ENTRIES = ("forward", "train_forward", "train_backward")
+# Ops that read stored weights: `nn.get_param`, or the model copy `nn.get_state` and the
+# `nn.cast` to fp32 of a weight stored in bf16 (docs/collage.md).
+_STORAGE_READS = (nn.GetParamOp, nn.GetStateOp, nn.CastOp)
 
 
 def scalify(module: ModuleOp, recipe: Recipe) -> None:
@@ -123,10 +126,14 @@ class _FunctionScalifier:
 
     # ----------------------------------------------------------------------- ops
     def _op(self, op: Operation) -> None:
-        if isinstance(op, nn.GetParamOp):
-            clone = op.clone()
+        if isinstance(op, _STORAGE_READS):
+            # Reading a weight (and widening a bf16-stored one to fp32) stays plain; the
+            # value enters the scaled world where the graph first uses it.
+            clone = op.clone(value_mapper={o: self.values[o] for o in op.operands})
             self.block.add_op(clone)
-            self.values[op.results[0]] = self._enter(clone.results[0])
+            self.values[op.results[0]] = clone.results[0]
+            if not any(isinstance(u.operation, _STORAGE_READS) for u in op.results[0].uses):
+                self.values[op.results[0]] = self._enter(clone.results[0])
             return
         if self.entry == "train_backward" and (SEED_ATTR in op.attributes or self._is_gradient(op)):
             self.gradients.update(op.results)

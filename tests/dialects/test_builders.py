@@ -32,6 +32,7 @@ def t(*shape: int, element: Attribute = f32) -> TensorType:
 
 Build = Callable[[Sequence[BlockArgument]], Operation]
 W = t(64, 256)
+B4 = t(4, element=bf16)
 ELEMENTWISE_GRADS = (nn.ReluGradOp, nn.GeluGradOp, nn.TanhGradOp, nn.SigmoidGradOp, nn.SqrtGradOp)
 
 # (id, argument types, constructor call, expected op text after its results); arguments
@@ -228,6 +229,57 @@ CASES: list[tuple[str, list[TensorType], Build, str]] = [
             ": tensor<64x256xf32>"
         ),
     ),
+    # low-precision optimizer arithmetic (docs/collage.md)
+    (
+        "fast2sum",
+        [B4, B4],
+        lambda a: nn.Fast2SumOp(a[0], a[1]),
+        "nn.fast2sum %a, %b : tensor<4xbf16>",
+    ),
+    (
+        "grow",
+        [B4, B4, B4],
+        lambda a: nn.GrowOp(a[0], a[1], a[2]),
+        "nn.grow %a, %b, %c : tensor<4xbf16>",
+    ),
+    (
+        "sgd_delta_bf16",
+        [B4, B4, B4, t()],
+        lambda a: nn.SgdDeltaOp(*a, momentum=0.9, precision="bf16"),
+        (
+            "nn.sgd_delta %a, %b, %c, %d {momentum = 9.000000e-01 : f64, weight_decay = "
+            '0.000000e+00 : f64, nesterov = false, precision = "bf16"} : tensor<4xbf16>'
+        ),
+    ),
+    (
+        "adamw_delta_f32",
+        [W, W, W, W, t(), t()],
+        lambda a: nn.AdamWDeltaOp(*a),
+        (
+            "nn.adamw_delta %a, %b, %c, %d, %e, %f {beta1 = 9.000000e-01 : f64, beta2 = "
+            "9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64, "
+            'precision = "f32"} : tensor<64x256xf32>'
+        ),
+    ),
+    (
+        "adamw_delta_mcf_v",
+        [B4, B4, B4, B4, t(), t(), B4],
+        lambda a: nn.AdamWDeltaOp(*a[:6], v_lo=a[6], weight_decay=0.0, precision="bf16"),
+        (
+            "nn.adamw_delta %a, %b, %c, %d, %g, %e, %f {beta1 = 9.000000e-01 : f64, beta2 = "
+            "9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 0.000000e+00 : f64, "
+            'precision = "bf16", mcf_v} : tensor<4xbf16>'
+        ),
+    ),
+    (
+        "update_stats",
+        [t(4), t(4), B4],
+        lambda a: nn.UpdateStatsOp(*a),
+        (
+            "nn.update_stats %a, %b, %c : (tensor<4xf32>, tensor<4xf32>, tensor<4xbf16>) "
+            "-> tensor<4xf32>"
+        ),
+    ),
 ]
 
 
@@ -240,7 +292,7 @@ def test_constructor_builds_a_valid_op(
     arg_types: list[TensorType], build: Build, expected: str
 ) -> None:
     block = Block(arg_types=arg_types)
-    for arg, name in zip(block.args, "abcdef", strict=False):
+    for arg, name in zip(block.args, "abcdefg", strict=False):
         arg.name_hint = name
     op = build(block.args)
     block.add_ops([op, func.ReturnOp()])
@@ -363,3 +415,11 @@ def test_optimizer_module_built_in_python_prints_as_its_golden_file() -> None:
     )
     module.verify()
     assert print_module(module) == (GOLDEN / "optim.mlir").read_text()
+
+
+def test_state_initialised_from_its_parameter_prints_init_param() -> None:
+    model = nn.StateOp("w.model", t(64, 256, element=bf16), param="w", init="param")
+    module = ModuleOp([nn.ParamOp("w", W, "zeros"), model])
+    module.verify()
+    expected = '  nn.state @w.model : tensor<64x256xbf16> {param = @w, init = "param"}\n'
+    assert expected in print_module(module)

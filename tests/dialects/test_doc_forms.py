@@ -1,4 +1,5 @@
-"""The op tables of docs/ir.md and docs/train.md show exactly what the printer writes.
+"""The op tables of docs/ir.md, docs/train.md and docs/collage.md show exactly what the
+printer writes.
 
 Each form is placed in a module that declares what it refers to: the parameters ``@w``
 and ``@w1``, the state ``@w1.m``, and a function whose arguments are the form's operands,
@@ -15,7 +16,7 @@ from xdsl.parser import Parser
 from scalc.dialects.context import make_context, parse_module, print_module
 
 DOCS = Path(__file__).parents[2] / "docs"
-TABLES = {"ir.md": "## Ops", "train.md": "## New ops"}
+TABLES = {"ir.md": "## Ops", "train.md": "## New ops", "collage.md": "## New ops"}
 """Each document and the heading of its op table."""
 
 FORM = re.compile(r"^\| [^|]+ \| `([^`]+)` \|", re.MULTILINE)

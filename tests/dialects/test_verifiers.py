@@ -36,6 +36,10 @@ ADAMW = (
 )
 
 
+B4 = "tensor<4xbf16>"
+NESTEROV = "momentum = 0.0 : f64, nesterov = true"
+
+
 def with_hyperparameters(defaults: str, changes: str) -> str:
     """``defaults`` (``a = 1.0 : f64, ...``) with the entries named in ``changes`` replaced."""
     entries = dict(entry.split(" = ", 1) for entry in f"{defaults}, {changes}".split(", "))
@@ -815,6 +819,95 @@ CASES = [
         f'%0, %1, %2 = "nn.adamw"(%w, %w, %w, %w, %lr, %lr) <{{{ADAMW}}}> : '
         f"({W}, {W}, {W}, {W}, tensor<f32>, tensor<f32>) -> ({W}, tensor<64x256xbf16>, {W})",
         f"nn.adamw: result type tensor<64x256xbf16> differs from the parameter type {W}",
+    ),
+    # nn.state init (docs/collage.md)
+    case(
+        "state_init_unknown",
+        "",
+        "",
+        'nn.state: @s: init must be "param" (or absent), got "zeros"',
+        PARAMS + '  nn.state @s : tensor<64x256xf32> {param = @w, init = "zeros"}\n',
+    ),
+    case(
+        "state_init_param_without_param",
+        "",
+        "",
+        'nn.state: @s: init = "param" needs a param',
+        '  nn.state @s : tensor<4xf32> {init = "param"}\n',
+    ),
+    # low-precision optimizer arithmetic (docs/collage.md)
+    case(
+        "fast2sum_f16",
+        "%a: tensor<4xf16>",
+        "%0, %1 = nn.fast2sum %a, %a : tensor<4xf16>",
+        "nn.fast2sum: operands must have element type bf16 or f32, got f16",
+    ),
+    case(
+        "fast2sum_operand_types",
+        f"%a: {B4}, %b: tensor<4xf32>",
+        f'%0, %1 = "nn.fast2sum"(%a, %b) : ({B4}, tensor<4xf32>) -> ({B4}, {B4})',
+        f"nn.fast2sum: operand types differ: a is {B4}, b is tensor<4xf32>",
+    ),
+    case(
+        "grow_result_type",
+        f"%a: {B4}",
+        f'%0, %1 = "nn.grow"(%a, %a, %a) : ({B4}, {B4}, {B4}) -> ({B4}, tensor<4xf32>)',
+        f"nn.grow: result type tensor<4xf32> differs from the operand type {B4}",
+    ),
+    case(
+        "sgd_delta_precision_mismatch",
+        f"%w: {B4}, %lr: tensor<f32>",
+        f'%0, %1 = nn.sgd_delta %w, %w, %w, %lr {{{SGD}, precision = "f32"}} : {B4}',
+        f'nn.sgd_delta: precision "f32" needs f32 tensors, got {B4}',
+    ),
+    case(
+        "sgd_delta_nesterov_without_momentum",
+        f"%w: {B4}, %lr: tensor<f32>",
+        f"%0, %1 = nn.sgd_delta %w, %w, %w, %lr {{{with_hyperparameters(SGD, NESTEROV)}, "
+        f'precision = "bf16"}} : {B4}',
+        "nn.sgd_delta: nesterov needs momentum > 0",
+    ),
+    case(
+        "adamw_delta_unknown_precision",
+        f"%w: {B4}, %lr: tensor<f32>",
+        f'%0, %1, %2 = nn.adamw_delta %w, %w, %w, %w, %lr, %lr {{{ADAMW}, precision = "f16"}}'
+        f" : {B4}",
+        'nn.adamw_delta: precision must be "f32" or "bf16", got "f16"',
+    ),
+    case(
+        "adamw_delta_v_lo_without_mcf_v",
+        f"%w: {B4}, %lr: tensor<f32>",
+        f"%0, %1, %2, %3 = nn.adamw_delta %w, %w, %w, %w, %w, %lr, %lr "
+        f'{{{ADAMW}, precision = "bf16"}} : {B4}',
+        "nn.adamw_delta: mcf_v needs the operand v_lo and the result v_lo2, and only it",
+    ),
+    case(
+        "adamw_delta_lr_type",
+        f"%w: {B4}, %lr: tensor<bf16>",
+        f'%0, %1, %2 = "nn.adamw_delta"(%w, %w, %w, %w, %lr, %lr) <{{{ADAMW}, '
+        f'precision = "bf16"}}> : ({B4}, {B4}, {B4}, {B4}, tensor<bf16>, tensor<bf16>) '
+        f"-> ({B4}, {B4}, {B4})",
+        "nn.adamw_delta: lr must be tensor<f32>, got tensor<bf16>",
+    ),
+    case(
+        "update_stats_shape",
+        "%x: tensor<4xf32>, %d: tensor<5xbf16>",
+        "%0 = nn.update_stats %x, %x, %d : (tensor<4xf32>, tensor<4xf32>, tensor<5xbf16>) "
+        "-> tensor<4xf32>",
+        "nn.update_stats: delta tensor<5xbf16> differs in shape from old tensor<4xf32>",
+    ),
+    case(
+        "update_stats_old_new_types",
+        f"%x: tensor<4xf32>, %d: {B4}",
+        f"%0 = nn.update_stats %x, %d, %d : (tensor<4xf32>, {B4}, {B4}) -> tensor<4xf32>",
+        f"nn.update_stats: operand types differ: old is tensor<4xf32>, new is {B4}",
+    ),
+    case(
+        "update_stats_result",
+        "%x: tensor<4xf32>",
+        "%0 = nn.update_stats %x, %x, %x : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) "
+        "-> tensor<3xf32>",
+        "nn.update_stats: result type tensor<3xf32> does not match the expected shape [4]",
     ),
 ]
 

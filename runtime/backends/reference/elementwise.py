@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from scalc.dialects import nn
-from scalc.runtime.backends.reference.dtypes import narrow, numpy_dtype, wide
+from scalc.runtime.backends.reference.dtypes import narrow, wide
 from scalc.runtime.backends.reference.env import RefEnv
 from scalc.runtime.backends.reference.formats import round_to
 from scalc.runtime.backends.reference.registry import reference

@@ -14,6 +14,7 @@ from xdsl.dialects.builtin import TensorType
 from scalc.dialects import nn
 from scalc.runtime.backends.reference.dtypes import numpy_dtype
 from scalc.runtime.backends.reference.env import RefEnv
+from scalc.runtime.backends.reference.formats import round_to
 from scalc.runtime.backends.reference.registry import reference
 
 
@@ -68,8 +69,15 @@ def constant(op: nn.ConstantOp, env: RefEnv) -> np.ndarray:
 
 @reference(nn.StateOp)
 def state(op: nn.StateOp, env: RefEnv) -> np.ndarray:
-    """The initial value of optimizer state: zeros (docs/train.md)."""
-    return np.zeros(static_shape(op.type), numpy_dtype(op.type.get_element_type()))
+    """The initial value of optimizer state: zeros (docs/train.md), or with
+    ``init = "param"`` its parameter's value rounded to nearest even into the state's type
+    (the executor initialises parameters first)."""
+    element = op.type.get_element_type()
+    if op.init is None:
+        return np.zeros(static_shape(op.type), numpy_dtype(element))
+    assert op.param is not None, 'verified: init = "param" has a param'
+    value = read(env.params, "parameter", op.param.string_value())
+    return np.array(round_to(value, element), dtype=numpy_dtype(element), copy=True)
 
 
 @reference(nn.GetStateOp)

@@ -37,7 +37,7 @@ builtin.module attributes {scalc.model = "dense_relu", scalc.symbols = ["B", "T"
     %7 = nn.matmul %6, %5 : (tensor<8x?xf32>, tensor<?x4xf32>) -> tensor<8x4xf32>
     func.return %7, %3 : tensor<8x4xf32>, tensor<4xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<8x4xf32> {nn.grad = "w"}, %g_b: tensor<4xf32> {nn.grad = "b"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<8x4xf32> {nn.grad = "w"}, %g_b: tensor<4xf32> {nn.grad = "b"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}, tensor<4xf32> {nn.stats = "b"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -49,13 +49,17 @@ builtin.module attributes {scalc.model = "dense_relu", scalc.symbols = ["B", "T"
     nn.set_param @w, %4 : tensor<8x4xf32>
     nn.set_state @w.m, %5 : tensor<8x4xf32>
     nn.set_state @w.v, %6 : tensor<8x4xf32>
+    %7 = nn.sub %w, %4 : tensor<8x4xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<4xf32>
     %b = nn.get_param @b : tensor<4xf32>
-    %7 = nn.get_state @b.m : tensor<4xf32>
-    %8 = nn.get_state @b.v : tensor<4xf32>
-    %9, %10, %11 = nn.adamw %b, %g_b, %7, %8, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<4xf32>
-    nn.set_param @b, %9 : tensor<4xf32>
-    nn.set_state @b.m, %10 : tensor<4xf32>
-    nn.set_state @b.v, %11 : tensor<4xf32>
-    func.return
+    %9 = nn.get_state @b.m : tensor<4xf32>
+    %10 = nn.get_state @b.v : tensor<4xf32>
+    %11, %12, %13 = nn.adamw %b, %g_b, %9, %10, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<4xf32>
+    nn.set_param @b, %11 : tensor<4xf32>
+    nn.set_state @b.m, %12 : tensor<4xf32>
+    nn.set_state @b.v, %13 : tensor<4xf32>
+    %14 = nn.sub %b, %11 : tensor<4xf32>
+    %15 = nn.update_stats %b, %11, %14 : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    func.return %8, %15 : tensor<4xf32>, tensor<4xf32>
   }
 }

@@ -84,7 +84,7 @@ builtin.module attributes {scalc.model = "elementwise", scalc.symbols = ["B"], s
     %29 = nn.add %25, %28 : tensor<4xf32>
     func.return %29 : tensor<4xf32>
   }
-  func.func @optimizer_step(%g_p: tensor<4xf32> {nn.grad = "p"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_p: tensor<4xf32> {nn.grad = "p"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "p"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -96,6 +96,8 @@ builtin.module attributes {scalc.model = "elementwise", scalc.symbols = ["B"], s
     nn.set_param @p, %4 : tensor<4xf32>
     nn.set_state @p.m, %5 : tensor<4xf32>
     nn.set_state @p.v, %6 : tensor<4xf32>
-    func.return
+    %7 = nn.sub %p, %4 : tensor<4xf32>
+    %8 = nn.update_stats %p, %4, %7 : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    func.return %8 : tensor<4xf32>
   }
 }

@@ -59,7 +59,7 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"], s
     %20 = nn.embedding_grad %ids, %17 : (tensor<?x?xi32>, tensor<?x?x8xf32>) -> tensor<10x8xf32>
     func.return %20, %18, %19 : tensor<10x8xf32>, tensor<8xf32>, tensor<8xf32>
   }
-  func.func @optimizer_step(%g_emb: tensor<10x8xf32> {nn.grad = "emb"}, %g_g: tensor<8xf32> {nn.grad = "g"}, %g_beta: tensor<8xf32> {nn.grad = "beta"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_emb: tensor<10x8xf32> {nn.grad = "emb"}, %g_g: tensor<8xf32> {nn.grad = "g"}, %g_beta: tensor<8xf32> {nn.grad = "beta"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "emb"}, tensor<4xf32> {nn.stats = "g"}, tensor<4xf32> {nn.stats = "beta"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -71,20 +71,26 @@ builtin.module attributes {scalc.model = "layers", scalc.symbols = ["B", "T"], s
     nn.set_param @emb, %4 : tensor<10x8xf32>
     nn.set_state @emb.m, %5 : tensor<10x8xf32>
     nn.set_state @emb.v, %6 : tensor<10x8xf32>
+    %7 = nn.sub %emb, %4 : tensor<10x8xf32>
+    %8 = nn.update_stats %emb, %4, %7 : (tensor<10x8xf32>, tensor<10x8xf32>, tensor<10x8xf32>) -> tensor<4xf32>
     %g = nn.get_param @g : tensor<8xf32>
-    %7 = nn.get_state @g.m : tensor<8xf32>
-    %8 = nn.get_state @g.v : tensor<8xf32>
-    %9, %10, %11 = nn.adamw %g, %g_g, %7, %8, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<8xf32>
-    nn.set_param @g, %9 : tensor<8xf32>
-    nn.set_state @g.m, %10 : tensor<8xf32>
-    nn.set_state @g.v, %11 : tensor<8xf32>
+    %9 = nn.get_state @g.m : tensor<8xf32>
+    %10 = nn.get_state @g.v : tensor<8xf32>
+    %11, %12, %13 = nn.adamw %g, %g_g, %9, %10, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<8xf32>
+    nn.set_param @g, %11 : tensor<8xf32>
+    nn.set_state @g.m, %12 : tensor<8xf32>
+    nn.set_state @g.v, %13 : tensor<8xf32>
+    %14 = nn.sub %g, %11 : tensor<8xf32>
+    %15 = nn.update_stats %g, %11, %14 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4xf32>
     %beta = nn.get_param @beta : tensor<8xf32>
-    %12 = nn.get_state @beta.m : tensor<8xf32>
-    %13 = nn.get_state @beta.v : tensor<8xf32>
-    %14, %15, %16 = nn.adamw %beta, %g_beta, %12, %13, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<8xf32>
-    nn.set_param @beta, %14 : tensor<8xf32>
-    nn.set_state @beta.m, %15 : tensor<8xf32>
-    nn.set_state @beta.v, %16 : tensor<8xf32>
-    func.return
+    %16 = nn.get_state @beta.m : tensor<8xf32>
+    %17 = nn.get_state @beta.v : tensor<8xf32>
+    %18, %19, %20 = nn.adamw %beta, %g_beta, %16, %17, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<8xf32>
+    nn.set_param @beta, %18 : tensor<8xf32>
+    nn.set_state @beta.m, %19 : tensor<8xf32>
+    nn.set_state @beta.v, %20 : tensor<8xf32>
+    %21 = nn.sub %beta, %18 : tensor<8xf32>
+    %22 = nn.update_stats %beta, %18, %21 : (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4xf32>
+    func.return %8, %15, %22 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
   }
 }

@@ -37,7 +37,7 @@ builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B"], sc
     %9 = nn.matmul %8, %7 : (tensor<6x?xf32>, tensor<?x6xf32>) -> tensor<6x6xf32>
     func.return %9 : tensor<6x6xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<6x6xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<6x6xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -49,6 +49,8 @@ builtin.module attributes {scalc.model = "reductions", scalc.symbols = ["B"], sc
     nn.set_param @w, %4 : tensor<6x6xf32>
     nn.set_state @w.m, %5 : tensor<6x6xf32>
     nn.set_state @w.v, %6 : tensor<6x6xf32>
-    func.return
+    %7 = nn.sub %w, %4 : tensor<6x6xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<6x6xf32>, tensor<6x6xf32>, tensor<6x6xf32>) -> tensor<4xf32>
+    func.return %8 : tensor<4xf32>
   }
 }

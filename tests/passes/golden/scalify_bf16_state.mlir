@@ -1,4 +1,4 @@
-builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = ["B"], scalc.optimizer = {kind = "sgd", lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64, momentum = 9.000000e-01 : f64, nesterov = false}, scalc.recipe = {name = "bf16-state", compute = "bf16", matmul_forward = "bf16", matmul_grad = "bf16", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "bf16"}} {
+builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = ["B"], scalc.optimizer = {kind = "sgd", lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64, momentum = 9.000000e-01 : f64, nesterov = false}, scalc.recipe = {name = "bf16-state", compute = "bf16", matmul_forward = "bf16", matmul_grad = "bf16", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "bf16", optimizer_precision = "fp32"}} {
   nn.param @w : tensor<4x2xf32> {init = "normal", std = 5.000000e-01 : f64}
   nn.state @step : tensor<f32>
   nn.state @w.momentum : tensor<4x2xbf16> {param = @w}
@@ -26,7 +26,7 @@ builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = [
     %4 = scaled.to_tensor %3 : !scaled.tensor<4x2xbf16> -> tensor<4x2xf32>
     func.return %4 : tensor<4x2xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<4x2xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<4x2xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -38,6 +38,8 @@ builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = [
     nn.set_param @w, %4 : tensor<4x2xf32>
     %6 = nn.cast %5 : tensor<4x2xf32> -> tensor<4x2xbf16>
     nn.set_state @w.momentum, %6 : tensor<4x2xbf16>
-    func.return
+    %7 = nn.sub %w, %4 : tensor<4x2xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4xf32>
+    func.return %8 : tensor<4xf32>
   }
 }

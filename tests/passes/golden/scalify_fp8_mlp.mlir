@@ -1,4 +1,4 @@
-builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32"}} {
+builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32", optimizer_precision = "fp32"}} {
   nn.param @w : tensor<8x4xf32> {init = "normal", std = 1.000000e-01 : f64}
   nn.param @b : tensor<4xf32> {init = "zeros"}
   nn.state @step : tensor<f32>
@@ -72,7 +72,7 @@ builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"
     %13 = scaled.to_tensor %2 : !scaled.tensor<4xbf16> -> tensor<4xf32>
     func.return %12, %13 : tensor<8x4xf32>, tensor<4xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<8x4xf32> {nn.grad = "w"}, %g_b: tensor<4xf32> {nn.grad = "b"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<8x4xf32> {nn.grad = "w"}, %g_b: tensor<4xf32> {nn.grad = "b"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}, tensor<4xf32> {nn.stats = "b"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -84,13 +84,17 @@ builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"
     nn.set_param @w, %4 : tensor<8x4xf32>
     nn.set_state @w.m, %5 : tensor<8x4xf32>
     nn.set_state @w.v, %6 : tensor<8x4xf32>
+    %7 = nn.sub %w, %4 : tensor<8x4xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<4xf32>
     %b = nn.get_param @b : tensor<4xf32>
-    %7 = nn.get_state @b.m : tensor<4xf32>
-    %8 = nn.get_state @b.v : tensor<4xf32>
-    %9, %10, %11 = nn.adamw %b, %g_b, %7, %8, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<4xf32>
-    nn.set_param @b, %9 : tensor<4xf32>
-    nn.set_state @b.m, %10 : tensor<4xf32>
-    nn.set_state @b.v, %11 : tensor<4xf32>
-    func.return
+    %9 = nn.get_state @b.m : tensor<4xf32>
+    %10 = nn.get_state @b.v : tensor<4xf32>
+    %11, %12, %13 = nn.adamw %b, %g_b, %9, %10, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<4xf32>
+    nn.set_param @b, %11 : tensor<4xf32>
+    nn.set_state @b.m, %12 : tensor<4xf32>
+    nn.set_state @b.v, %13 : tensor<4xf32>
+    %14 = nn.sub %b, %11 : tensor<4xf32>
+    %15 = nn.update_stats %b, %11, %14 : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    func.return %8, %15 : tensor<4xf32>, tensor<4xf32>
   }
 }

@@ -1,4 +1,4 @@
-builtin.module attributes {scalc.model = "scalify_residual_delayed", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8-delayed", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "delayed", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32"}} {
+builtin.module attributes {scalc.model = "scalify_residual_delayed", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8-delayed", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "delayed", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32", optimizer_precision = "fp32"}} {
   nn.param @w : tensor<8x8xf32> {init = "normal", std = 1.000000e-01 : f64}
   nn.state @step : tensor<f32>
   nn.state @w.m : tensor<8x8xf32> {param = @w}
@@ -109,7 +109,7 @@ builtin.module attributes {scalc.model = "scalify_residual_delayed", scalc.symbo
     %47 = scaled.to_tensor %46 : !scaled.tensor<8x8xbf16> -> tensor<8x8xf32>
     func.return %47 : tensor<8x8xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<8x8xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<8x8xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -121,6 +121,8 @@ builtin.module attributes {scalc.model = "scalify_residual_delayed", scalc.symbo
     nn.set_param @w, %4 : tensor<8x8xf32>
     nn.set_state @w.m, %5 : tensor<8x8xf32>
     nn.set_state @w.v, %6 : tensor<8x8xf32>
-    func.return
+    %7 = nn.sub %w, %4 : tensor<8x8xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<4xf32>
+    func.return %8 : tensor<4xf32>
   }
 }

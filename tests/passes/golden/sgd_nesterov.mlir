@@ -24,7 +24,7 @@ builtin.module attributes {scalc.model = "sgd_nesterov", scalc.symbols = ["B"], 
     %3 = nn.sum %2 axes [0] : tensor<?x3xf32> -> tensor<3xf32>
     func.return %3 : tensor<3xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<3xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<3xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -34,6 +34,8 @@ builtin.module attributes {scalc.model = "sgd_nesterov", scalc.symbols = ["B"], 
     %3, %4 = nn.sgd %w, %g_w, %2, %lr {momentum = 9.000000e-01 : f64, weight_decay = 0.000000e+00 : f64, nesterov = true} : tensor<3xf32>
     nn.set_param @w, %3 : tensor<3xf32>
     nn.set_state @w.momentum, %4 : tensor<3xf32>
-    func.return
+    %5 = nn.sub %w, %3 : tensor<3xf32>
+    %6 = nn.update_stats %w, %3, %5 : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<4xf32>
+    func.return %6 : tensor<4xf32>
   }
 }

@@ -58,7 +58,7 @@ builtin.module attributes {scalc.model = "shapes", scalc.symbols = ["B", "T"], s
     %17 = nn.slice_grad %16 axis 0 [0] to #nn.dims<16, 8> : tensor<?x8xf32> -> tensor<16x8xf32>
     func.return %17, %13 : tensor<16x8xf32>, tensor<2x4x2xf32>
   }
-  func.func @optimizer_step(%g_table: tensor<16x8xf32> {nn.grad = "table"}, %g_w: tensor<2x4x2xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_table: tensor<16x8xf32> {nn.grad = "table"}, %g_w: tensor<2x4x2xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "table"}, tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -70,13 +70,17 @@ builtin.module attributes {scalc.model = "shapes", scalc.symbols = ["B", "T"], s
     nn.set_param @table, %4 : tensor<16x8xf32>
     nn.set_state @table.m, %5 : tensor<16x8xf32>
     nn.set_state @table.v, %6 : tensor<16x8xf32>
+    %7 = nn.sub %table, %4 : tensor<16x8xf32>
+    %8 = nn.update_stats %table, %4, %7 : (tensor<16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) -> tensor<4xf32>
     %w = nn.get_param @w : tensor<2x4x2xf32>
-    %7 = nn.get_state @w.m : tensor<2x4x2xf32>
-    %8 = nn.get_state @w.v : tensor<2x4x2xf32>
-    %9, %10, %11 = nn.adamw %w, %g_w, %7, %8, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<2x4x2xf32>
-    nn.set_param @w, %9 : tensor<2x4x2xf32>
-    nn.set_state @w.m, %10 : tensor<2x4x2xf32>
-    nn.set_state @w.v, %11 : tensor<2x4x2xf32>
-    func.return
+    %9 = nn.get_state @w.m : tensor<2x4x2xf32>
+    %10 = nn.get_state @w.v : tensor<2x4x2xf32>
+    %11, %12, %13 = nn.adamw %w, %g_w, %9, %10, %lr, %t {beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64, weight_decay = 1.000000e-02 : f64} : tensor<2x4x2xf32>
+    nn.set_param @w, %11 : tensor<2x4x2xf32>
+    nn.set_state @w.m, %12 : tensor<2x4x2xf32>
+    nn.set_state @w.v, %13 : tensor<2x4x2xf32>
+    %14 = nn.sub %w, %11 : tensor<2x4x2xf32>
+    %15 = nn.update_stats %w, %11, %14 : (tensor<2x4x2xf32>, tensor<2x4x2xf32>, tensor<2x4x2xf32>) -> tensor<4xf32>
+    func.return %8, %15 : tensor<4xf32>, tensor<4xf32>
   }
 }

@@ -49,7 +49,7 @@ builtin.module attributes {scalc.model = "stacked_layers", scalc.symbols = ["B"]
     %16 = nn.add %11, %15 : tensor<2x4x4xf32>
     func.return %16 : tensor<2x4x4xf32>
   }
-  func.func @optimizer_step(%g_w: tensor<2x4x4xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) {
+  func.func @optimizer_step(%g_w: tensor<2x4x4xf32> {nn.grad = "w"}, %lr: tensor<f32> {nn.input = "lr"}) -> (tensor<4xf32> {nn.stats = "w"}) {
     %0 = nn.get_state @step : tensor<f32>
     %1 = nn.constant 1.000000e+00 : tensor<f32>
     %t = nn.add %0, %1 : tensor<f32>
@@ -61,6 +61,8 @@ builtin.module attributes {scalc.model = "stacked_layers", scalc.symbols = ["B"]
     nn.set_param @w, %4 : tensor<2x4x4xf32>
     nn.set_state @w.m, %5 : tensor<2x4x4xf32>
     nn.set_state @w.v, %6 : tensor<2x4x4xf32>
-    func.return
+    %7 = nn.sub %w, %4 : tensor<2x4x4xf32>
+    %8 = nn.update_stats %w, %4, %7 : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<4xf32>
+    func.return %8 : tensor<4xf32>
   }
 }
