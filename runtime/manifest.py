@@ -132,7 +132,8 @@ def _init_numbers(op: nn.ParamOp) -> list[tuple[str, FloatAttr | None]]:
 def _state(op: nn.StateOp) -> dict[str, Any]:
     dtype, shape = _tensor(op.type)
     param = None if op.param is None else op.param.string_value()
-    return {"name": op.sym_name.data, "dtype": dtype, "shape": shape, "param": param}
+    init = "zeros" if op.init is None else op.init.data
+    return {"name": op.sym_name.data, "dtype": dtype, "shape": shape, "param": param, "init": init}
 
 
 def _entry_point(fn: func.FuncOp) -> dict[str, Any]:
