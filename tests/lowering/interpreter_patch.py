@@ -1,0 +1,119 @@
+"""Make Triton 3.9's CPU interpreter (``TRITON_INTERPRET=1``) convert fp32 -> f8E4M3FN,
+f8E5M2 and bf16 the way an sm_90 GPU does, so cast kernels can be checked bit for bit on CPU.
+
+Import this module (``import interpreter_patch``; it patches on import) in the interpreter
+subprocess before any kernel runs. What the interpreter does and what the GPU does:
+
+| conversion | interpreter (``_convert_float``) | GPU (PTX Triton emits) | patched |
+|---|---|---|---|
+| fp32 -> fp8e4nv (``x.to(tl.float8e4nv)``) | looks at one bit below the cut only (no sticky bit, no ties-to-even: ~8% of values off by one step), exponent clamped, not saturated (1000 -> NaN bits) | ``cvt.rn.satfinite.e4m3x2.f32``: RNE, finite overflow and ±inf -> ±448, NaN -> NaN | RNE, ±448 |
+| fp32 -> fp8e5 | same | ``cvt.rn.satfinite.e5m2x2.f32``: RNE, ±57344 | RNE, ±57344 |
+| fp32 -> bf16 (``x.to(tl.bfloat16)``) | truncates (round toward zero) | ``cvt.rn.bf16.f32``: RNE, **no** satfinite: finite overflow -> ±inf | RNE, ±inf on overflow |
+
+(bf16: the GPU does not saturate, so neither does the patch; ``round_to(x, "bf16")`` would
+give ±max for a finite x beyond bf16's range, ~3.39e38: no kernel of ours gets there.)
+
+Two methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
+- ``create_fp_to_fp``: what ``tl.tensor.to`` calls for any cast to or from an fp8 type.
+  Patched when the source is fp32, the target fp8e4nv / fp8e5 and the rounding RTNE (the
+  default); everything else goes to the original.
+- ``create_fp_trunc``: what ``.to`` calls for fp32 -> bf16 (and fp64/fp32 -> fp16...).
+  Patched for fp32 -> bf16 only.
+
+The conversions use ``ml_dtypes`` (round to nearest even) after a NaN-keeping clip to the
+format's max (``np.clip`` keeps NaN; it also clips ±inf, which is what ``satfinite`` does).
+If Triton moves or renames these methods the import raises `InterpreterPatchError`
+rather than silently checking nothing; tests/lowering/test_interpreter_patch.py fails too.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import triton.language as tl
+from triton.runtime import interpreter as _interp
+
+__all__ = ["PATCHED", "InterpreterPatchError", "apply", "is_applied"]
+
+
+class InterpreterPatchError(RuntimeError):
+    """The interpreter internals this patch replaces are not where Triton 3.9 had them."""
+
+
+# Target Triton type -> (ml_dtypes type, largest finite value or None for no saturation).
+_FP8 = {
+    tl.float8e4nv: (ml_dtypes.float8_e4m3fn, 448.0),
+    tl.float8e5: (ml_dtypes.float8_e5m2, 57344.0),
+}
+PATCHED = ("InterpreterBuilder.create_fp_to_fp", "InterpreterBuilder.create_fp_trunc")
+
+
+def _fp32_to_fp8(data: np.ndarray, np_type, fmt_max: float) -> np.ndarray:
+    """fp32 -> fp8 bits (uint8, the interpreter's storage): RNE, saturated, NaN kept."""
+    x = np.asarray(data, dtype=np.float32)
+    clipped = np.clip(x, -fmt_max, fmt_max)  # NaN stays NaN, ±inf -> ±max
+    with np.errstate(invalid="ignore", over="ignore"):
+        return clipped.astype(np_type).view(np.uint8)
+
+
+def _fp32_to_bf16(data: np.ndarray) -> np.ndarray:
+    """fp32 -> bf16 bits (uint16, the interpreter's storage): RNE, overflow -> inf."""
+    x = np.asarray(data, dtype=np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return x.astype(ml_dtypes.bfloat16).view(np.uint16)
+
+
+def _patched_create_fp_to_fp(original):
+    def create_fp_to_fp(self, src, dst_type, rounding_mode):
+        dst = dst_type.scalar
+        if (
+            src.dtype.scalar == tl.float32
+            and dst in _FP8
+            and rounding_mode == _interp._ir.ROUNDING_MODE.RTNE
+        ):
+            np_type, fmt_max = _FP8[dst]
+            return _interp.TensorHandle(_fp32_to_fp8(src.data, np_type, fmt_max), dst)
+        return original(self, src, dst_type, rounding_mode)
+
+    create_fp_to_fp.scalc_original = original
+    return create_fp_to_fp
+
+
+def _patched_create_fp_trunc(original):
+    def create_fp_trunc(self, src, dst_type):
+        if src.dtype.scalar == tl.float32 and dst_type.scalar == tl.bfloat16:
+            return _interp.TensorHandle(_fp32_to_bf16(src.data), tl.bfloat16)
+        return original(self, src, dst_type)
+
+    create_fp_trunc.scalc_original = original
+    return create_fp_trunc
+
+
+def is_applied() -> bool:
+    builder = getattr(_interp, "InterpreterBuilder", None)
+    return builder is not None and all(
+        hasattr(getattr(builder, name.split(".")[1], None), "scalc_original") for name in PATCHED
+    )
+
+
+def apply() -> None:
+    """Patch the two methods (idempotent); `InterpreterPatchError` if they are missing."""
+    builder = getattr(_interp, "InterpreterBuilder", None)
+    needed = ("TensorHandle", "_ir")
+    missing = [n for n in needed if not hasattr(_interp, n)]
+    if builder is None:
+        missing.append("InterpreterBuilder")
+    else:
+        missing += [n for n in PATCHED if not callable(getattr(builder, n.split(".")[1], None))]
+    if missing:
+        raise InterpreterPatchError(
+            f"triton.runtime.interpreter lacks {missing} (Triton changed since 3.9?): the "
+            "fp32 -> fp8/bf16 rounding patch cannot be applied; update tests/lowering/interpreter_patch.py"
+        )
+    if is_applied():
+        return
+    builder.create_fp_to_fp = _patched_create_fp_to_fp(builder.create_fp_to_fp)
+    builder.create_fp_trunc = _patched_create_fp_trunc(builder.create_fp_trunc)
+
+
+apply()

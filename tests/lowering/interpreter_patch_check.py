@@ -1,0 +1,150 @@
+"""Run ``x.to(fp8 | bf16)`` under Triton's CPU interpreter on crafted fp32 vectors and print
+one JSON line per format: how many elements differ from ``round_to`` (the reference
+rounding: RNE + saturation, the GPU's ``cvt.rn.satfinite``). Started by
+test_interpreter_patch.py in a subprocess (``TRITON_INTERPRET=1`` must be set before
+``triton`` is imported), once with ``--patch`` and once without, to show the patch is both
+needed and active.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
+
+import torch
+import triton
+import triton.language as tl
+
+from scalc.runtime.backends.reference.formats import round_to
+
+PATCH = "--patch" in sys.argv[1:]
+if PATCH:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import interpreter_patch
+
+    assert interpreter_patch.is_applied()
+
+# name -> (Triton type, torch storage, unsigned view, IR format, largest finite)
+FORMATS = {
+    "e4m3": (tl.float8e4nv, torch.float8_e4m3fn, torch.uint8, "f8E4M3FN", 448.0),
+    "e5m2": (tl.float8e5, torch.float8_e5m2, torch.uint8, "f8E5M2", 57344.0),
+    "bf16": (tl.bfloat16, torch.bfloat16, torch.int16, "bf16", None),
+}
+
+
+@triton.jit
+def convert_kernel(x_ptr, y_ptr, n, DST: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    tl.store(y_ptr + offs, x.to(DST), mask=mask)
+
+
+def crafted(name: str) -> np.ndarray:
+    """Ties (both directions of even), values just above/below ties, overflow (finite and
+    infinite), the smallest subnormal and the ties around it, signed zeros, NaN, and a
+    Gaussian sweep over many binades."""
+    if name == "e4m3":  # 3 mantissa bits; min subnormal 2^-9
+        special = [
+            1.0625,
+            1.1875,
+            1.0625 + 2**-20,
+            1.07,
+            1.19,
+            0.3,
+            240.0,
+            464.0,
+            449.0,
+            1000.0,
+            1e30,
+            np.inf,
+            2**-9,
+            2**-10,
+            2**-10 + 2**-30,
+            3 * 2**-10,
+            1e-5,
+            15 * 2**-10,
+            0.0,
+            -0.0,
+        ]
+    elif name == "e5m2":  # 2 mantissa bits; min subnormal 2^-16
+        special = [
+            1.125,
+            1.375,
+            1.125 + 2**-20,
+            1.1,
+            1.4,
+            0.3,
+            53248.0,
+            61440.0,
+            57345.0,
+            1e6,
+            1e30,
+            np.inf,
+            2**-16,
+            2**-17,
+            2**-17 + 2**-30,
+            3 * 2**-17,
+            1e-7,
+            0.0,
+            -0.0,
+        ]
+    else:  # bf16: 7 mantissa bits
+        special = [
+            1 + 2**-8,
+            1 + 3 * 2**-8,
+            1 + 2**-8 + 2**-20,
+            1.00390625 + 2**-9,
+            0.3,
+            3.0e38,
+            2**-133,
+            2**-134,
+            np.inf,
+            0.0,
+            -0.0,
+        ]
+    special = np.array(special, np.float32)
+    rng = np.random.default_rng(0)
+    sweep = (rng.standard_normal(4096) * np.exp2(rng.integers(-20, 20, 4096))).astype(np.float32)
+    return np.concatenate([special, -special, [np.nan], sweep]).astype(np.float32)
+
+
+def check(name: str) -> dict:
+    dst, storage, unsigned, fmt, fmt_max = FORMATS[name]
+    x = crafted(name)
+    y = torch.empty(x.size, dtype=storage)
+    convert_kernel[(triton.cdiv(x.size, 256),)](torch.from_numpy(x), y, x.size, DST=dst, BLOCK=256)
+    got = y.view(unsigned).numpy()
+    want = round_to(x, fmt).view(got.dtype)
+    # NaN encodings may differ; NaN -> NaN is all that counts.
+    got_f = y.float().numpy()
+    nan = np.isnan(x)
+    differ = (got != want) & ~nan
+    out = {
+        "format": name,
+        "patched": PATCH,
+        "n": int(x.size),
+        "mismatches": int(differ.sum()),
+        "nan_kept": bool(np.all(np.isnan(got_f[nan]))),
+        "examples": [
+            [float(v), float(g), float(w)]
+            for v, g, w in zip(
+                x[differ][:6], got_f[differ][:6], round_to(x[differ][:6], fmt).astype(np.float32)
+            )
+        ],
+    }
+    if fmt_max is not None:
+        out["1e30 ->"] = float(got_f[np.flatnonzero(x == np.float32(1e30))[0]])
+        out["-inf ->"] = float(got_f[np.flatnonzero(x == -np.inf)[0]])
+    return out
+
+
+if __name__ == "__main__":
+    for name in FORMATS:
+        print(json.dumps(check(name)), flush=True)

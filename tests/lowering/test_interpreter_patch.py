@@ -1,0 +1,90 @@
+"""tests/lowering/interpreter_patch.py makes Triton 3.9's CPU interpreter round fp32 -> fp8
+(e4m3, e5m2) and fp32 -> bf16 to nearest even, saturating the fp8 formats, as the GPU's
+``cvt.rn.satfinite`` / ``cvt.rn.bf16.f32`` do. The kernels run in subprocesses
+(``TRITON_INTERPRET=1`` must be set before ``triton`` is imported; interpreter_patch_check.py)
+once with the patch and once without: with it, every element equals ``round_to`` bit for bit;
+without it, the interpreter differs on each format. The second half is what makes the first
+mean something: if the patch stopped applying (Triton renamed the method, the cast took
+another path), the patched run would differ too and the test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "interpreter_patch_check.py"
+ENV = {**os.environ, "TRITON_INTERPRET": "1"}
+
+
+def run_check(*args: str) -> dict[str, dict]:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return {r["format"]: r for r in lines}
+
+
+@pytest.fixture(scope="module")
+def patched() -> dict[str, dict]:
+    return run_check("--patch")
+
+
+@pytest.fixture(scope="module")
+def unpatched() -> dict[str, dict]:
+    return run_check()
+
+
+@pytest.mark.parametrize("fmt", ["e4m3", "e5m2", "bf16"])
+def test_patched_interpreter_rounds_like_the_gpu(patched: dict, fmt: str) -> None:
+    r = patched[fmt]
+    print(json.dumps(r))
+    assert r["patched"] and r["n"] > 4000
+    assert r["mismatches"] == 0, r["examples"]
+    assert r["nan_kept"]
+    if fmt != "bf16":
+        fmt_max = {"e4m3": 448.0, "e5m2": 57344.0}[fmt]
+        assert r["1e30 ->"] == fmt_max and r["-inf ->"] == -fmt_max
+
+
+@pytest.mark.parametrize("fmt", ["e4m3", "e5m2", "bf16"])
+def test_unpatched_interpreter_differs(unpatched: dict, fmt: str) -> None:
+    """Triton 3.9's own conversion: the patch is needed for each format."""
+    r = unpatched[fmt]
+    print(json.dumps(r))
+    assert not r["patched"]
+    assert r["mismatches"] > 0
+
+
+def test_patch_fails_loudly_when_triton_changed() -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from triton.runtime import interpreter as i; del i.InterpreterBuilder.create_fp_trunc\n"
+        "try:\n"
+        "    import interpreter_patch\n"
+        "except RuntimeError as e:\n"
+        "    print(type(e).__name__, e); sys.exit(0)\n"
+        "sys.exit('patch applied to an interpreter without create_fp_trunc')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(HERE)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert "InterpreterPatchError" in proc.stdout and "create_fp_trunc" in proc.stdout
