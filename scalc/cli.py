@@ -143,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compile a .scl program and print an IR stage",
         description="Compile FILE. With `-o OUT.sclc` (or OUT.sclc.zip) and no --emit, write "
         "the compiled artifact that scalc.load() reads; otherwise print the chosen stage: "
-        "`ast` (the parsed program), `nn` (the MLIR module of plain tensor ops, the default) "
-        "or `train` (forward, backward and optimizer step).",
+        "`ast` (the parsed program), `nn` (the MLIR module of plain tensor ops, the default), "
+        "`train` (forward, backward and optimizer step), `scaled` (after the --recipe) or "
+        "`kernels` (the plan of fused kernels).",
     )
     compile_.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
     compile_.add_argument(

@@ -24,6 +24,7 @@ from scalc.frontend.build import build
 from scalc.frontend.check import check
 from scalc.frontend.parser import parse
 from scalc.frontend.program import ProgramInfo
+from scalc.lowering.partition import KernelPlan, partition
 from scalc.passes.autodiff import differentiate
 from scalc.passes.optimizer import OptimizerConfig, add_optimizer
 from scalc.passes.recipes import BUILTIN, Recipe
@@ -47,6 +48,7 @@ class Compilation:
     nn: ModuleOp | None = None
     train: ModuleOp | None = None
     scaled: ModuleOp | None = None
+    kernels: KernelPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,18 @@ def _scalify(c: Compilation) -> None:
     _verify_or_report_bug(module, "scaled", c.file)
 
 
+def _partition(c: Compilation) -> None:
+    """Partition the scaled module into kernel groups (docs/lowering.md)."""
+    assert c.scaled is not None
+    c.kernels = partition(c.scaled)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("ast", _parse, _show_ast),
     Stage("nn", _build_nn, lambda c: print_module(c.nn)),  # type: ignore[arg-type]
     Stage("train", _differentiate, lambda c: print_module(c.train)),  # type: ignore[arg-type]
     Stage("scaled", _scalify, lambda c: print_module(c.scaled)),  # type: ignore[arg-type]
+    Stage("kernels", _partition, lambda c: c.kernels.show()),  # type: ignore[union-attr]
 )
 EMIT_CHOICES = tuple(stage.name for stage in STAGES)
 
