@@ -1,0 +1,312 @@
+"""Fused optimizer templates: one launch updates every parameter of the model, held in one
+flat fp32 buffer (issue 5), with PyTorch's semantics and the reference's operation order.
+
+Implements, for all parameters at once, the IR ops the training step ends with
+(docs/train.md):
+
+    %w2, %m2, %v2 = nn.adamw %w, %g, %m, %v, %lr, %t {beta1, beta2, eps, weight_decay}
+    %w2, %buf2    = nn.sgd %w, %g, %buf, %lr {momentum, weight_decay, nesterov}
+
+with the numbers of ``REFERENCE[nn.AdamWOp]`` / ``REFERENCE[nn.SgdOp]``
+(runtime/backends/reference/optim.py), which compute the scalars in Python floats
+(float64) and apply them to fp32 arrays:
+
+    adamw:  decay     = fp32(1 - lr * wd)                      (float64, then rounded)
+            step_size = fp32(lr / (1 - beta1^t))               (float64, then rounded)
+            c2        = fp32(sqrt(1 - beta2^t))                (float64, then rounded)
+            w = w * decay
+            m = fp32(beta1) * m + fp32(1 - beta1) * g
+            v = fp32(beta2) * v + fp32(1 - beta2) * (g * g)
+            w = w - step_size * (m / (sqrt(v) / c2 + fp32(eps)))
+    sgd:    g = g + fp32(wd) * w                               (if wd != 0)
+            buf = fp32(momentum) * buf + g                     (if momentum != 0)
+            d = g + fp32(momentum) * buf  if nesterov else buf (g if momentum == 0)
+            w = w - fp32(lr) * d
+
+every tensor operation an fp32 operation rounded once, in that order. ``lr`` and ``t`` are
+runtime scalars: the launcher does the float64 scalar arithmetic on the host exactly as the
+reference does and passes the results as fp32 kernel arguments, so a new step or a
+learning-rate schedule never recompiles. (``lr`` is a Python float: a device-resident
+schedule would need a host sync here, or the float64 scalar math moved onto the device.)
+
+**Division and square root.** ``tl.div_rn`` and ``tl.sqrt_rn``, not ``/`` and ``tl.sqrt``:
+for fp32 Triton lowers ``/`` to ``div.full.f32`` (≈2 ulp) and ``tl.sqrt`` to
+``sqrt.approx.f32`` on sm_90; the reference (numpy) rounds both correctly. The ``_rn``
+forms compile to ``div.rn.f32`` / ``sqrt.rn.f32`` (tests/lowering/test_optimizer_cross_compile.py
+checks the PTX).
+
+**Multiply-add contraction.** With ``enable_fp_fusion`` (Triton's default, the
+``TRITON_DEFAULT_FP_FUSION`` knob) the backend contracts ``a * b + c`` into one
+``fma.rn.f32``: ``beta1 * m + (1 - beta1) * g`` becomes ``fma(1 - beta1, g, beta1 * m)``,
+likewise for ``v``, SGD's ``g + wd * w``, ``momentum * buf + g`` and the final
+``w - step_size * q``. Each such fma skips one rounding, so it differs from the reference by
+at most one rounding of the fused result (≤ 1 ulp per op, errors that can then carry through
+a few dependent ops). The launchers therefore pass ``enable_fp_fusion=False`` by default —
+the PTX then has no ``fma.rn.f32`` and every op is the reference's — and take
+``fp_fusion=True`` for the contracted (one instruction shorter, not measurably faster: the
+kernel is memory-bound) variant. Triton's CPU interpreter never contracts, so it checks the
+unfused numbers; the cross-compile test counts the fma's either way.
+
+**The flat buffer.** `pack_flat` copies parameters into one contiguous fp32 buffer and
+returns views of it shaped like the parameters; the model then uses the views (so a
+``w.data`` update by the kernel is seen by the model without copies), and the gradients and
+optimizer states get the same layout (`flat_like`). The launchers take the lists of views
+(checked to tile one buffer, in order, without gaps) and launch one 1-D kernel over the whole
+buffer; a list that is not one flat buffer is updated one contiguous run at a time.
+Memory traffic per element: AdamW reads w, g, m, v and writes w, m, v (28 B); SGD with
+momentum 20 B.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+
+# Implements: nn.adamw over the flat buffer of all parameters (one program per BLOCK slice).
+@triton.jit
+def adamw_kernel(
+    w_ptr,
+    g_ptr,
+    m_ptr,
+    v_ptr,  # flat fp32 buffers of n elements; w, m, v updated in place
+    n,
+    decay,  # fp32(1 - lr * weight_decay)
+    step_size,  # fp32(lr / (1 - beta1^t))
+    correction2_sqrt,  # fp32(sqrt(1 - beta2^t))
+    beta1,
+    one_minus_beta1,
+    beta2,
+    one_minus_beta2,
+    eps,  # fp32 roundings of the float64 hyper-parameters
+    BLOCK: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    w = tl.load(w_ptr + offs, mask=mask, other=0.0)
+    g = tl.load(g_ptr + offs, mask=mask, other=0.0)
+    m = tl.load(m_ptr + offs, mask=mask, other=0.0)
+    v = tl.load(v_ptr + offs, mask=mask, other=0.0)
+
+    w = w * decay  # decoupled weight decay first
+    m = beta1 * m + one_minus_beta1 * g
+    v = beta2 * v + one_minus_beta2 * (g * g)
+    denominator = tl.div_rn(tl.sqrt_rn(v), correction2_sqrt) + eps
+    w = w - step_size * tl.div_rn(m, denominator)
+
+    tl.store(w_ptr + offs, w, mask=mask)
+    tl.store(m_ptr + offs, m, mask=mask)
+    tl.store(v_ptr + offs, v, mask=mask)
+
+
+# Implements: nn.sgd over the flat buffer of all parameters.
+@triton.jit
+def sgd_kernel(
+    w_ptr,
+    g_ptr,
+    buf_ptr,  # flat fp32 buffers of n elements; w and buf updated in place
+    n,
+    lr,
+    momentum,
+    weight_decay,  # fp32
+    HAS_WEIGHT_DECAY: tl.constexpr,
+    HAS_MOMENTUM: tl.constexpr,
+    NESTEROV: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    w = tl.load(w_ptr + offs, mask=mask, other=0.0)
+    g = tl.load(g_ptr + offs, mask=mask, other=0.0)
+    if HAS_WEIGHT_DECAY:
+        g = g + weight_decay * w
+    if HAS_MOMENTUM:
+        buf = tl.load(buf_ptr + offs, mask=mask, other=0.0)
+        buf = momentum * buf + g
+        if NESTEROV:
+            direction = g + momentum * buf
+        else:
+            direction = buf
+        tl.store(buf_ptr + offs, buf, mask=mask)
+    else:  # PyTorch keeps no buffer without momentum; the reference returns it unchanged
+        direction = g
+    w = w - lr * direction
+    tl.store(w_ptr + offs, w, mask=mask)
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    BLOCK: int = 1024
+    num_warps: int = 4
+
+
+# --- Flat buffers ----------------------------------------------------------------------------
+
+
+def pack_flat(
+    tensors: Sequence[torch.Tensor], dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Copy ``tensors`` into one contiguous 1-D buffer; return ``(flat, views)`` with
+    ``views[i]`` shaped like ``tensors[i]`` and aliasing ``flat``."""
+    if not tensors:
+        raise ValueError("no tensors to pack")
+    total = sum(t.numel() for t in tensors)
+    flat = torch.empty(total, dtype=dtype, device=tensors[0].device)
+    views = flat_views(flat, [t.shape for t in tensors])
+    for view, t in zip(views, tensors, strict=True):
+        view.copy_(t)
+    return flat, views
+
+
+def flat_views(flat: torch.Tensor, shapes: Sequence[torch.Size]) -> list[torch.Tensor]:
+    """Views of the 1-D ``flat`` shaped as ``shapes``, back to back from element 0."""
+    views, offset = [], 0
+    for shape in shapes:
+        numel = math.prod(shape)
+        views.append(flat[offset : offset + numel].view(shape))
+        offset += numel
+    if offset != flat.numel():
+        raise ValueError(f"shapes cover {offset} elements, the buffer has {flat.numel()}")
+    return views
+
+
+def flat_like(views: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A zero flat buffer with ``views``' layout (gradients, optimizer state)."""
+    flat = torch.zeros(sum(v.numel() for v in views), dtype=views[0].dtype, device=views[0].device)
+    return flat, flat_views(flat, [v.shape for v in views])
+
+
+def _runs(views: Sequence[torch.Tensor]) -> list[tuple[int, int]]:
+    """``[(first, last + 1)]`` index ranges of ``views`` that lie back to back in one storage."""
+    runs: list[tuple[int, int]] = []
+    for i, v in enumerate(views):
+        if v.dtype != torch.float32 or not v.is_contiguous():
+            raise TypeError(f"parameter {i}: expected a contiguous fp32 tensor, got {v.dtype}")
+        if runs:
+            prev = views[i - 1]
+            if (
+                v.untyped_storage().data_ptr() == prev.untyped_storage().data_ptr()
+                and v.storage_offset() == prev.storage_offset() + prev.numel()
+            ):
+                runs[-1] = (runs[-1][0], i + 1)
+                continue
+        runs.append((i, i + 1))
+    return runs
+
+
+def _span(views: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The 1-D tensor over the back-to-back ``views`` (a view of their storage)."""
+    first = views[0]
+    total = sum(v.numel() for v in views)
+    return first.new_empty(0).set_(first.untyped_storage(), first.storage_offset(), (total,))
+
+
+def _flat_groups(*lists: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
+    """Split the parallel lists into runs that are contiguous in every list; one 1-D tensor
+    per list per run. Usually (everything packed with `pack_flat` / `flat_like`) one run."""
+    n = len(lists[0])
+    if n == 0 or any(len(lst) != n for lst in lists):
+        raise ValueError("the parameter, gradient and state lists must be non-empty, equal length")
+    for i in range(n):
+        shapes = {tuple(lst[i].shape) for lst in lists}
+        if len(shapes) != 1:
+            raise ValueError(f"parameter {i}: shapes differ across w/g/state: {shapes}")
+    bounds = sorted({b for lst in lists for run in _runs(lst) for b in run})
+    return [[_span(lst[a:b]) for lst in lists] for a, b in itertools.pairwise(bounds)]
+
+
+# --- Launchers -------------------------------------------------------------------------------
+
+
+def _fp32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", float(x)))[0]
+
+
+def adamw_step(
+    w: Sequence[torch.Tensor],
+    g: Sequence[torch.Tensor],
+    m: Sequence[torch.Tensor],
+    v: Sequence[torch.Tensor],
+    lr: float,
+    t: int,
+    *,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+    fp_fusion: bool = False,
+    config: OptimizerConfig | None = None,
+) -> None:
+    """``nn.adamw`` step ``t`` (1-based) on every parameter, in place: ``w``, ``m``, ``v``
+    are updated through the views. One launch when the lists tile flat buffers."""
+    config = config or OptimizerConfig()
+    # ``lr`` and ``t`` are tensor<f32> in the IR: the reference sees their fp32 values.
+    lr, count = _fp32(lr), _fp32(t)
+    # Host scalars in float64, exactly as the reference, then fp32 (the kernel's argument type).
+    decay = 1.0 - lr * weight_decay
+    step_size = lr / (1.0 - beta1**count)
+    correction2_sqrt = math.sqrt(1.0 - beta2**count)
+    for fw, fg, fm, fv in _flat_groups(w, g, m, v):
+        n = fw.numel()
+        adamw_kernel[(triton.cdiv(n, config.BLOCK),)](
+            fw,
+            fg,
+            fm,
+            fv,
+            n,
+            decay,
+            step_size,
+            correction2_sqrt,
+            beta1,
+            1.0 - beta1,
+            beta2,
+            1.0 - beta2,
+            eps,
+            BLOCK=config.BLOCK,
+            num_warps=config.num_warps,
+            enable_fp_fusion=fp_fusion,
+        )
+
+
+def sgd_step(
+    w: Sequence[torch.Tensor],
+    g: Sequence[torch.Tensor],
+    buf: Sequence[torch.Tensor],
+    lr: float,
+    *,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    fp_fusion: bool = False,
+    config: OptimizerConfig | None = None,
+) -> None:
+    """``nn.sgd`` on every parameter, in place (``buf`` untouched when ``momentum == 0``)."""
+    if nesterov and not momentum > 0:
+        raise ValueError("nesterov needs momentum > 0")
+    config = config or OptimizerConfig()
+    for fw, fg, fb in _flat_groups(w, g, buf):
+        n = fw.numel()
+        sgd_kernel[(triton.cdiv(n, config.BLOCK),)](
+            fw,
+            fg,
+            fb,
+            n,
+            _fp32(lr),
+            float(momentum),
+            float(weight_decay),
+            HAS_WEIGHT_DECAY=weight_decay != 0,
+            HAS_MOMENTUM=momentum != 0,
+            NESTEROV=bool(nesterov),
+            BLOCK=config.BLOCK,
+            num_warps=config.num_warps,
+            enable_fp_fusion=fp_fusion,
+        )
