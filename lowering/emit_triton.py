@@ -15,7 +15,8 @@ Anything else (broadcast, slice_grad, index_grad, mean_grad, max_grad, mixed sha
 (``data * scale``): the host unpacks each scaled input into an fp32 tensor before the
 launch, and after it computes every result's scale with the op's scale rule
 (``SCALE_RULES``, a pure function of the input scales and shapes, docs/scaled.md) and
-stores ``round_to(value / scale)`` in the result's format (`finish`). The kernel is
+stores ``round_to(value / scale)`` in the result's format (the runtime's job: the
+lowering does not import the runtime). The kernel is
 fp32-out on purpose: Triton's CPU interpreter truncates fp32 -> bf16 (patched in the tests,
 tests/lowering/interpreter_patch.py), and the fused in-kernel ``value / scale`` + ``.to``
 is the next step. Intermediates of a multi-op group stay fp32 in registers (the reference
@@ -42,7 +43,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from scalc.dialects import scaled
@@ -257,17 +257,3 @@ def output_scales(
         outs = SCALE_RULES[type(op)](op, ins, tuple(shape for _ in op.operands))
         scale.update(zip(op.results, outs, strict=True))
     return [scale[v] for v in gen.outputs]
-
-
-def finish(gen: GeneratedKernel, values: Sequence[np.ndarray], scales: Sequence[float]):
-    """The outputs as `ScaledArray`s: ``round_to(value / scale)`` in each result's format."""
-    from scalc.runtime.backends.reference.formats import format_of, round_to
-    from scalc.runtime.scaled_array import ScaledArray
-
-    out = []
-    for v, s, r in zip(values, scales, gen.outputs, strict=True):
-        value = np.asarray(v, np.float32)
-        if s != 1.0:
-            value = value / np.float32(s)
-        out.append(ScaledArray(round_to(value, format_of(r.type.get_element_type())), s))
-    return out

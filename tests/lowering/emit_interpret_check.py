@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,13 @@ import torch
 
 from scalc.dialects import scaled
 from scalc.driver import run_stages
-from scalc.lowering.emit_triton import NotSupported, emit_elementwise, finish, launch, output_scales
+from scalc.lowering.emit_triton import (
+    GeneratedKernel,
+    NotSupported,
+    emit_elementwise,
+    launch,
+    output_scales,
+)
 from scalc.passes.recipes import resolve_recipe
 from scalc.runtime.backends.reference import RefEnv
 from scalc.runtime.backends.reference.formats import value_of
@@ -40,6 +47,21 @@ from scalc.runtime.scaled_array import ScaledArray
 REPO = Path(__file__).resolve().parents[2]
 B, T = 2, 8
 POSITIVE = (scaled.LogOp, scaled.SqrtOp, scaled.SqrtGradOp)
+
+
+def finish(gen: GeneratedKernel, values: Sequence[np.ndarray], scales: Sequence[float]):
+    """The outputs as `ScaledArray`s: ``round_to(value / scale)`` in each result's format
+    (host-side finishing, which belongs to the runtime, not to the lowering)."""
+    from scalc.runtime.backends.reference.formats import format_of, round_to
+    from scalc.runtime.scaled_array import ScaledArray
+
+    out = []
+    for v, s, r in zip(values, scales, gen.outputs, strict=True):
+        value = np.asarray(v, np.float32)
+        if s != 1.0:
+            value = value / np.float32(s)
+        out.append(ScaledArray(round_to(value, format_of(r.type.get_element_type())), s))
+    return out
 
 
 def concrete(shape: tuple[int, ...]) -> tuple[int, ...]:
