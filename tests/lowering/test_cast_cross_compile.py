@@ -5,23 +5,14 @@ no other fp8 conversion appears; ``ptxas`` reports no spills. Both formats, both
 (the transposed store is the K-major copy for the GEMM's B operand), and the amax kernel.
 
 Spills come from the ``ptxas -v`` log Triton's ``make_cubin`` prints with
-``knobs.nvidia.dump_ptxas_log`` (as in test_gemm_cross_compile.py: ``n_spills`` needs a device).
+``knobs.nvidia.dump_ptxas_log`` (tests/lowering/hopper.py: ``n_spills`` needs a device).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import re
-import time
 
 import pytest
-
-os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
-
-import triton
-from triton.backends.compiler import GPUTarget
 
 from scalc.lowering.templates.cast import (
     FP8_FORMATS,
@@ -30,46 +21,12 @@ from scalc.lowering.templates.cast import (
     fp8_constexprs,
     rescale_cast_kernel,
 )
+from tests.lowering.hopper import compile_for_hopper, opcode_counts, spill_bytes
 
-HOPPER = GPUTarget("cuda", 90, 32)
 CONFIG = CastConfig()
 PTX_NAME = {"f8E4M3FN": "e4m3", "f8E5M2": "e5m2"}
 
 
-def compile_for_hopper(fn, signature: dict, constexprs: dict, aligned: tuple, num_warps: int):
-    """(compiled kernel, ptxas log, seconds); pointers and sizes 16-divisible as a launch on
-    1024 x 1024 would specialise them."""
-    signature = {**signature, **{name: "constexpr" for name in constexprs}}
-    attrs = {(fn.arg_names.index(name),): [["tt.divisibility", 16]] for name in aligned}
-    source = triton.compiler.ASTSource(
-        fn=fn, signature=signature, constexprs=constexprs, attrs=attrs
-    )
-    log = io.StringIO()
-    nvidia, compilation = triton.knobs.nvidia, triton.knobs.compilation
-    saved = nvidia.dump_ptxas_log, compilation.always_compile
-    nvidia.dump_ptxas_log, compilation.always_compile = True, True  # a cache hit has no log
-    start = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(log):
-            compiled = triton.compile(source, target=HOPPER, options={"num_warps": num_warps})
-    finally:
-        nvidia.dump_ptxas_log, compilation.always_compile = saved
-    return compiled, log.getvalue(), time.perf_counter() - start
-
-
-def spill_bytes(ptxas_log: str) -> tuple[int, int]:
-    found = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", ptxas_log)
-    assert found, f"no spill line in the ptxas log:\n{ptxas_log}"
-    return int(found.group(1)), int(found.group(2))
-
-
-def cvt_kinds(ptx: str) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for line in ptx.splitlines():
-        words = line.strip().split()
-        if words and words[0].startswith("cvt."):
-            kinds[words[0]] = kinds.get(words[0], 0) + 1
-    return kinds
 
 
 @pytest.mark.parametrize("transpose", [False, True], ids=["rowmajor", "transposed"])
@@ -99,10 +56,10 @@ def test_fp8_cast_uses_satfinite_without_spills(fmt: str, transpose: bool) -> No
     }
     aligned = ("x_ptr", "out_ptr", "M", "N", "stride_xm", "stride_on" if transpose else "stride_om")
     compiled, log, seconds = compile_for_hopper(
-        rescale_cast_kernel, signature, constexprs, aligned, CONFIG.num_warps
+        rescale_cast_kernel, signature, constexprs, aligned, num_warps=CONFIG.num_warps
     )
     ptx = compiled.asm["ptx"]
-    kinds = cvt_kinds(ptx)
+    kinds = opcode_counts(ptx, lambda op: op.startswith("cvt."))
     regs = re.search(r"Used (\d+) registers", log)
     print(
         f"sm_90 rescale_cast {fmt} {'transposed' if transpose else 'row-major'}: cvt {kinds}, "
@@ -129,7 +86,7 @@ def test_amax_kernel_compiles_without_spills() -> None:
     }
     constexprs = {"stride_xn": 1, "BLOCK_M": CONFIG.BLOCK_M, "BLOCK_N": CONFIG.BLOCK_N}
     _, log, seconds = compile_for_hopper(
-        amax_kernel, signature, constexprs, ("x_ptr", "M", "N", "stride_xm"), CONFIG.num_warps
+        amax_kernel, signature, constexprs, ("x_ptr", "M", "N", "stride_xm"), num_warps=CONFIG.num_warps
     )
     print(f"sm_90 amax: {spill_bytes(log)} spills, compile {seconds:.1f} s")
     assert spill_bytes(log) == (0, 0), log

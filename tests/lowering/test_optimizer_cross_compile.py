@@ -9,63 +9,23 @@ test_cast_cross_compile.py (``dump_ptxas_log``; ``n_spills`` needs a device).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
-import time
 
 import pytest
-import triton
-from triton.backends.compiler import GPUTarget
 
 from scalc.lowering.templates.optimizer import OptimizerConfig, adamw_kernel, sgd_kernel
+from tests.lowering.hopper import compile_for_hopper, opcode_counts, spill_bytes
 
-HOPPER = GPUTarget("cuda", 90, 32)
 CONFIG = OptimizerConfig()
-
-
-def compile_for_hopper(fn, signature: dict, constexprs: dict, aligned: tuple, fp_fusion: bool):
-    signature = {**signature, **{name: "constexpr" for name in constexprs}}
-    attrs = {(fn.arg_names.index(name),): [["tt.divisibility", 16]] for name in aligned}
-    source = triton.compiler.ASTSource(
-        fn=fn, signature=signature, constexprs=constexprs, attrs=attrs
-    )
-    log = io.StringIO()
-    nvidia, compilation = triton.knobs.nvidia, triton.knobs.compilation
-    saved = nvidia.dump_ptxas_log, compilation.always_compile
-    nvidia.dump_ptxas_log, compilation.always_compile = True, True  # a cache hit has no log
-    start = time.perf_counter()
-    try:
-        with contextlib.redirect_stdout(log):
-            compiled = triton.compile(
-                source,
-                target=HOPPER,
-                options={"num_warps": CONFIG.num_warps, "enable_fp_fusion": fp_fusion},
-            )
-    finally:
-        nvidia.dump_ptxas_log, compilation.always_compile = saved
-    return compiled, log.getvalue(), time.perf_counter() - start
-
-
-def spill_bytes(ptxas_log: str) -> tuple[int, int]:
-    found = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", ptxas_log)
-    assert found, f"no spill line in the ptxas log:\n{ptxas_log}"
-    return int(found.group(1)), int(found.group(2))
-
-
-def opcodes(ptx: str) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for line in ptx.splitlines():
-        words = line.strip().split()
-        if words and words[0].split(".")[0] in ("fma", "div", "sqrt", "mul", "add", "sub", "rcp"):
-            kinds[words[0]] = kinds.get(words[0], 0) + 1
-    return kinds
+ARITHMETIC = ("fma", "div", "sqrt", "mul", "add", "sub", "rcp")
 
 
 def check(name: str, fn, signature: dict, constexprs: dict, fp_fusion: bool) -> dict[str, int]:
     aligned = tuple(k for k in signature if k.endswith("_ptr")) + ("n",)
-    compiled, log, seconds = compile_for_hopper(fn, signature, constexprs, aligned, fp_fusion)
-    kinds = opcodes(compiled.asm["ptx"])
+    compiled, log, seconds = compile_for_hopper(
+        fn, signature, constexprs, aligned, num_warps=CONFIG.num_warps, enable_fp_fusion=fp_fusion
+    )
+    kinds = opcode_counts(compiled.asm["ptx"], lambda op: op.split(".")[0] in ARITHMETIC)
     regs = re.search(r"Used (\d+) registers", log)
     print(
         f"sm_90 {name} fp_fusion={fp_fusion}: {kinds}, "

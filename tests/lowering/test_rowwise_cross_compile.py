@@ -5,19 +5,14 @@ row, 8 warps): softmax with and without the fused causal mask, layernorm, and cr
 with its gradient. The divisions and the square root are the IEEE ones (``div.rn.f32``,
 ``sqrt.rn.f32``), as the reference's.
 
-Compiled as in test_cast_cross_compile.py (its ``compile_for_hopper`` and ``spill_bytes``).
+Compiled with tests/lowering/hopper.py.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_cast_cross_compile import compile_for_hopper, spill_bytes
 
 from scalc.lowering.templates.rowwise import (
     cross_entropy_kernel,
@@ -25,6 +20,7 @@ from scalc.lowering.templates.rowwise import (
     row_config,
     softmax_kernel,
 )
+from tests.lowering.hopper import compile_for_hopper, spill_bytes
 
 ROW_LENGTHS = [128, 4096]
 
@@ -33,7 +29,7 @@ def check(name: str, fn, signature: dict, constexprs: dict, aligned: tuple, n_co
     config = row_config(n_cols)
     constexprs = {**constexprs, "BLOCK_M": config.BLOCK_M, "BLOCK_N": config.BLOCK_N}
     compiled, log, seconds = compile_for_hopper(
-        fn, signature, constexprs, aligned, config.num_warps
+        fn, signature, constexprs, aligned, num_warps=config.num_warps
     )
     regs = re.search(r"Used (\d+) registers", log)
     print(
