@@ -16,12 +16,11 @@ ragged shapes up to 256.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.lowering.interpret import run_interpreted
 
 SCRIPT = Path(__file__).with_name("cast_interpret_check.py")
 
@@ -60,17 +59,8 @@ def case_id(c: tuple) -> str:
 def results() -> dict[tuple, dict]:
     keys = ("M", "N", "fmt", "transpose", "kind", "in_type", "in_scale", "margin")
     specs = [dict(zip(keys, c), seed=i) for i, c in enumerate(CASES)]
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(specs)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TRITON_INTERPRET": "1"},
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == len(CASES), proc.stdout
+    lines = run_interpreted(SCRIPT, json.dumps(specs))
+    assert len(lines) == len(CASES), lines
     return dict(zip(CASES, lines, strict=True))
 
 

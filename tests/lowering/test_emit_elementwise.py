@@ -16,9 +16,6 @@ with the reference evaluated op by op on the same fp32 values:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ import pytest
 from scalc.driver import run_stages
 from scalc.lowering.emit_triton import NotSupported, generate_source
 from scalc.passes.recipes import resolve_recipe
+from tests.lowering.interpret import run_interpreted
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -42,16 +40,7 @@ def gpt_plan():
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> tuple[dict, list[dict]]:
     cache = tmp_path_factory.mktemp("kernel_cache")
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TRITON_INTERPRET": "1", "SCALC_KERNEL_CACHE": str(cache)},
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    lines = run_interpreted(SCRIPT, env={"SCALC_KERNEL_CACHE": str(cache)})
     return lines[0], lines[1:]
 
 

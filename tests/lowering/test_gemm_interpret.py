@@ -15,12 +15,11 @@ cases, whose fp32 sums are exact in any order, check the kernel bit for bit.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.lowering.interpret import run_interpreted
 
 SCRIPT = Path(__file__).with_name("gemm_interpret_check.py")
 
@@ -51,19 +50,9 @@ def results() -> dict[tuple, dict]:
             [(case, "gaussian") for case in CASES] + [(case, "integer") for case in EXACT_CASES]
         )
     ]
-    env = {**os.environ, "TRITON_INTERPRET": "1"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(specs)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    lines = run_interpreted(SCRIPT, json.dumps(specs), timeout=300)
     keys = [(*case, "gaussian") for case in CASES] + [(*case, "integer") for case in EXACT_CASES]
-    assert len(lines) == len(keys), proc.stdout
+    assert len(lines) == len(keys), lines
     return dict(zip(keys, lines, strict=True))
 
 

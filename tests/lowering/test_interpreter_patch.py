@@ -18,22 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.lowering.interpret import run_interpreted
+
 HERE = Path(__file__).parent
 SCRIPT = HERE / "interpreter_patch_check.py"
 ENV = {**os.environ, "TRITON_INTERPRET": "1"}
 
 
 def run_check(*args: str) -> dict[str, dict]:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    lines = run_interpreted(SCRIPT, *args, timeout=300)
     return {r["format"]: r for r in lines}
 
 

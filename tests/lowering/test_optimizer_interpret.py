@@ -21,12 +21,11 @@ The check models that (each multiply-add as one fma) and the test bounds it norm
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.lowering.interpret import run_interpreted
 
 SCRIPT = Path(__file__).with_name("optimizer_interpret_check.py")
 
@@ -72,17 +71,10 @@ def case_id(c: dict) -> str:
 
 
 def run_check(fp_fusion_env: str) -> tuple[list[dict], dict]:
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(CASES)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TRITON_INTERPRET": "1", "TRITON_DEFAULT_FP_FUSION": fp_fusion_env},
-        timeout=600,
+    lines = run_interpreted(
+        SCRIPT, json.dumps(CASES), env={"TRITON_DEFAULT_FP_FUSION": fp_fusion_env}
     )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == len(CASES) + 1, proc.stdout
+    assert len(lines) == len(CASES) + 1, lines
     return lines[:-1], lines[-1]
 
 

@@ -21,12 +21,11 @@ Softmax rows must sum to 1 within 1e-6 and CE gradient rows to 0 within 1e-6 of
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.lowering.interpret import run_interpreted
 
 SCRIPT = Path(__file__).with_name("rowwise_interpret_check.py")
 RTOL = 4e-6
@@ -68,17 +67,8 @@ def case_id(c: tuple) -> str:
 @pytest.fixture(scope="module")
 def results() -> dict[str, dict]:
     specs = [{"kind": kind, **spec, "seed": i} for i, (kind, spec) in enumerate(CASES)]
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), json.dumps(specs)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TRITON_INTERPRET": "1"},
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == len(CASES), proc.stdout
+    lines = run_interpreted(SCRIPT, json.dumps(specs))
+    assert len(lines) == len(CASES), lines
     return {case_id(c): r for c, r in zip(CASES, lines, strict=True)}
 
 
