@@ -18,7 +18,7 @@ launch, and after it computes every result's scale with the op's scale rule
 stores ``round_to(value / scale)`` in the result's format (the runtime's job: the
 lowering does not import the runtime). The kernel is
 fp32-out on purpose: Triton's CPU interpreter truncates fp32 -> bf16 (patched in the tests,
-tests/lowering/interpreter_patch.py), and the fused in-kernel ``value / scale`` + ``.to``
+runtime/backends/triton/interpreter_patch.py), and the fused in-kernel ``value / scale`` + ``.to``
 is the next step. Intermediates of a multi-op group stay fp32 in registers (the reference
 rounds each op's result into its format: a multi-op group is therefore closer to fp32
 than the op-by-op reference, never bit-identical to it).

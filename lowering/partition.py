@@ -64,6 +64,16 @@ ELEMENTWISE: tuple[type[Operation], ...] = with_nn((
 """Ops computed independently per output element (the ``*_grad`` of reductions and views
 broadcast or pad ``dy``): a gemm epilogue or an elementwise kernel."""
 
+RESHAPING_GRADS: tuple[type[Operation], ...] = with_nn((
+    scaled.MeanGradOp, scaled.MaxGradOp, scaled.SliceGradOp, scaled.IndexGradOp,
+))  # fmt: skip
+"""Elementwise ops whose result is indexed differently from their ``dy`` (they broadcast or
+pad it): an elementwise kernel computes them in the result's index space, but a gemm
+epilogue, which runs in the matmul's output tile, cannot."""
+
+EPILOGUE: tuple[type[Operation], ...] = tuple(op for op in ELEMENTWISE if op not in RESHAPING_GRADS)
+"""Elementwise ops a gemm epilogue can apply to its accumulator tile."""
+
 ROWWISE: tuple[type[Operation], ...] = with_nn((
     scaled.SoftmaxOp, scaled.SoftmaxGradOp, scaled.LayerNormOp, scaled.LayerNormGradOp,
     scaled.CrossEntropyOp, scaled.CrossEntropyGradOp, scaled.CausalMaskOp,
@@ -213,14 +223,15 @@ def rule_optimizer(claims: _Claims, entry: str) -> Groups:
 
 
 def rule_gemm(claims: _Claims, entry: str) -> Groups:
-    """scaled.matmul, then while its result has one user that is elementwise, that user
+    """scaled.matmul, then while its result has one user that is elementwise (and not a
+    reshaping grad, `RESHAPING_GRADS`), that user
     (with a single-use broadcast operand: a bias or scale), then the amax of the last
     result if one reads it: the epilogue runs on the accumulator before the store."""
     groups: Groups = []
     for matmul in claims.unassigned(scaled.MatmulOp, nn.MatmulOp):
         members, words = [matmul], [_gemm_dtypes(matmul)]
         last = matmul
-        while claims.free(user := only_user(last.results[0]), *ELEMENTWISE):
+        while claims.free(user := only_user(last.results[0]), *EPILOGUE):
             assert user is not None
             side = [producer(v) for v in user.operands if v is not last.results[0]]
             bias = [op for op in side if claims.free(op, scaled.BroadcastOp, nn.BroadcastOp)

@@ -72,6 +72,24 @@ def scale_rule(*op_classes: type[Operation]) -> Callable[[_R], _R]:
     return register
 
 
+# `rescale` keeps its scale a normal fp32 number: 2^-126 ... 2^127.
+MIN_SCALE_EXP, MAX_SCALE_EXP = -126, 127
+
+
+def rescale_scale(ref: float, target: float, margin: int) -> float:
+    """``2^(ceil(log2(max(ref, 1e-30) / target)) + margin)``, exactly (from the binary
+    exponent, no ``log2`` rounding), kept within the normal fp32 range; NaN for a NaN
+    reference, inf for an infinite one."""
+    if math.isnan(ref):
+        return math.nan
+    if math.isinf(ref):
+        return math.inf
+    q = max(ref, 1e-30) / target
+    mantissa, exponent = math.frexp(q)  # q = mantissa * 2^exponent, mantissa in [1/2, 1)
+    ceil_log2 = exponent - 1 if mantissa == 0.5 else exponent
+    return math.ldexp(1.0, min(max(ceil_log2 + margin, MIN_SCALE_EXP), MAX_SCALE_EXP))
+
+
 # ----------------------------------------------------------------------------- helpers
 def pow2(x: float) -> float:
     """``p(x) = 2^round(log2 x)``, the power of two nearest ``x`` in log space (ties, which

@@ -45,7 +45,7 @@ NaN and an infinite one scale inf, as the reference; the data then goes through
 finite overflow and ±inf to ±max, NaN kept, which is ``round_to`` exactly
 (tests/lowering/test_cast_cross_compile.py checks the PTX). No explicit clamp: a
 ``tl.minimum``/``tl.maximum`` clamp would turn NaN into ±max on the GPU (``min.f32``).
-(Triton 3.9's CPU interpreter truncates instead: tests/lowering/interpreter_patch.py.)
+(Triton 3.9's CPU interpreter truncates instead: runtime/backends/triton/interpreter_patch.py.)
 
 **Transpose.** With ``transpose=True`` the output is the (N, M) contiguous array holding
 ``qᵀ``: for a GEMM's B operand (K, N) that is the K-major (N, K) copy Hopper's FP8

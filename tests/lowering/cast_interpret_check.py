@@ -1,5 +1,5 @@
 """Run the FP8 cast template (lowering/templates/cast.py) under Triton's CPU interpreter,
-with tests/lowering/interpreter_patch.py making ``.to(fp8)`` round like the GPU, against the
+with runtime/backends/triton/interpreter_patch.py making ``.to(fp8)`` round like the GPU, against the
 reference ``scaled.amax`` -> ``scaled.rescale {target = F8_MAX}`` -> ``scaled.cast``; print
 one JSON line per case. Started by test_cast_interpret.py in a subprocess
 (``TRITON_INTERPRET=1`` must be set before ``triton`` is imported).
@@ -16,7 +16,7 @@ import numpy as np
 
 assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
 sys.path.insert(0, str(Path(__file__).parent))
-import interpreter_patch  # patches the interpreter on import, before any kernel runs
+from scalc.runtime.backends.triton import interpreter_patch  # patches the interpreter on import, before any kernel runs
 import ml_dtypes
 import torch
 from xdsl.dialects.builtin import TensorType, bf16, f8E4M3FN, f8E5M2, f32

@@ -24,7 +24,7 @@ import numpy as np
 
 assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
 sys.path.insert(0, str(Path(__file__).parent))
-import interpreter_patch  # noqa: F401  (bf16 rounding like the GPU; the kernel is fp32-out)
+from scalc.runtime.backends.triton import interpreter_patch  # noqa: F401  (bf16 rounding like the GPU; the kernel is fp32-out)
 import ml_dtypes
 import torch
 

@@ -26,7 +26,7 @@ from scalc.runtime.backends.reference.formats import round_to
 PATCH = "--patch" in sys.argv[1:]
 if PATCH:
     sys.path.insert(0, str(Path(__file__).parent))
-    import interpreter_patch
+    from scalc.runtime.backends.triton import interpreter_patch
 
     assert interpreter_patch.is_applied()
 

@@ -24,7 +24,7 @@ import numpy as np
 
 assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
 sys.path.insert(0, str(Path(__file__).parent))
-import interpreter_patch  # noqa: F401  (same interpreter set-up as the other template checks)
+from scalc.runtime.backends.triton import interpreter_patch  # noqa: F401  (same interpreter set-up as the other template checks)
 import torch
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import Block

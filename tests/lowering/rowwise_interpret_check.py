@@ -26,7 +26,7 @@ import numpy as np
 
 assert os.environ.get("TRITON_INTERPRET") == "1", "run with TRITON_INTERPRET=1"
 sys.path.insert(0, str(Path(__file__).parent))
-import interpreter_patch  # patches the interpreter on import, before any kernel runs
+from scalc.runtime.backends.triton import interpreter_patch  # patches the interpreter on import, before any kernel runs
 import torch
 from xdsl.dialects.builtin import TensorType, f32, i32, i64
 from xdsl.ir import Block

@@ -4,7 +4,7 @@ Triton's CPU interpreter is bit-exact against the reference ops (``REFERENCE[sca
 after ``REFERENCE[scaled.RescaleOp]``): data bits, scale and amax.
 
 The interpreter runs in one subprocess (cast_interpret_check.py) with
-tests/lowering/interpreter_patch.py applied, so ``.to(fp8)`` rounds to nearest even and
+runtime/backends/triton/interpreter_patch.py applied, so ``.to(fp8)`` rounds to nearest even and
 saturates as sm_90's ``cvt.rn.satfinite`` does (test_interpreter_patch.py shows the patch is
 active and needed). Data: Gaussian, wide dynamic range, all zeros (finite scale from the
 1e-30 floor), below the floor, huge (1e36), ties of the format with the amax exactly on

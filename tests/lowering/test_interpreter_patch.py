@@ -1,4 +1,4 @@
-"""tests/lowering/interpreter_patch.py makes Triton 3.9's CPU interpreter round fp32 -> fp8
+"""runtime/backends/triton/interpreter_patch.py makes Triton 3.9's CPU interpreter round fp32 -> fp8
 (e4m3, e5m2) and fp32 -> bf16 to nearest even, saturating the fp8 formats, as the GPU's
 ``cvt.rn.satfinite`` / ``cvt.rn.bf16.f32`` do. The kernels run in subprocesses
 (``TRITON_INTERPRET=1`` must be set before ``triton`` is imported; interpreter_patch_check.py)
@@ -66,7 +66,7 @@ def test_patch_fails_loudly_when_triton_changed() -> None:
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "from triton.runtime import interpreter as i; del i.InterpreterBuilder.create_fp_trunc\n"
         "try:\n"
-        "    import interpreter_patch\n"
+        "    from scalc.runtime.backends.triton import interpreter_patch\n"
         "except RuntimeError as e:\n"
         "    print(type(e).__name__, e); sys.exit(0)\n"
         "sys.exit('patch applied to an interpreter without create_fp_trunc')"

@@ -3,7 +3,7 @@ cross-entropy fused with its gradient) run by Triton's CPU interpreter agree wit
 reference kernels within fp32 rounding.
 
 The interpreter runs in one subprocess (rowwise_interpret_check.py, with
-tests/lowering/interpreter_patch.py imported as for the other templates). Ragged row lengths
+runtime/backends/triton/interpreter_patch.py imported as for the other templates). Ragged row lengths
 (1, 7, 65, 96, 200, 256), causal [.., T, T] blocks, wide logit spreads (tiny exp terms),
 layernorm inputs with a large mean, labels at the edges (0 and C - 1), i32 and i64 labels.
 

@@ -35,7 +35,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from scalc.dialects import scaled
-from scalc.dialects.scaled.rules import SCALE_RULES
+from scalc.dialects.scaled.rules import MAX_SCALE_EXP, MIN_SCALE_EXP, SCALE_RULES, rescale_scale
 from scalc.runtime.backends.reference.env import RefEnv
 from scalc.runtime.backends.reference.formats import (
     Format,
@@ -50,9 +50,7 @@ from scalc.runtime.scaled_array import ScaledArray
 NN_OF: dict[type[Operation], type[Operation]] = {m: n for n, m in scaled.MIRROR.items()}
 """Scaled mirror class -> the ``nn`` class whose kernel computes its value."""
 
-# `rescale` keeps its scale a normal fp32 number: 2^-126 ... 2^127.
-_MIN_EXP, _MAX_EXP = -126, 127
-_MIN_RATIO, _MAX_RATIO = math.ldexp(1.0, _MIN_EXP), math.ldexp(1.0, _MAX_EXP)
+_MIN_RATIO, _MAX_RATIO = math.ldexp(1.0, MIN_SCALE_EXP), math.ldexp(1.0, MAX_SCALE_EXP)
 
 
 def _format(value: SSAValue) -> Format:
@@ -138,20 +136,6 @@ def amax_of(x: ScaledArray) -> np.ndarray:
 @reference(scaled.AmaxOp)
 def amax(op: scaled.AmaxOp, env: RefEnv, x: ScaledArray) -> np.ndarray:
     return amax_of(x)
-
-
-def rescale_scale(ref: float, target: float, margin: int) -> float:
-    """``2^(ceil(log2(max(ref, 1e-30) / target)) + margin)``, exactly (from the binary
-    exponent, no ``log2`` rounding), kept within the normal fp32 range; NaN for a NaN
-    reference, inf for an infinite one."""
-    if math.isnan(ref):
-        return math.nan
-    if math.isinf(ref):
-        return math.inf
-    q = max(ref, 1e-30) / target
-    mantissa, exponent = math.frexp(q)  # q = mantissa * 2^exponent, mantissa in [1/2, 1)
-    ceil_log2 = exponent - 1 if mantissa == 0.5 else exponent
-    return math.ldexp(1.0, min(max(ceil_log2 + margin, _MIN_EXP), _MAX_EXP))
 
 
 @reference(scaled.RescaleOp)

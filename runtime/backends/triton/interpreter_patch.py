@@ -1,7 +1,7 @@
 """Make Triton 3.9's CPU interpreter (``TRITON_INTERPRET=1``) convert fp32 -> f8E4M3FN,
 f8E5M2 and bf16 the way an sm_90 GPU does, so cast kernels can be checked bit for bit on CPU.
 
-Import this module (``import interpreter_patch``; it patches on import) in the interpreter
+Import this module (``from scalc.runtime.backends.triton import interpreter_patch``; it patches on import) in the interpreter
 subprocess before any kernel runs. What the interpreter does and what the GPU does:
 
 | conversion | interpreter (``_convert_float``) | GPU (PTX Triton emits) | patched |
@@ -108,7 +108,7 @@ def apply() -> None:
     if missing:
         raise InterpreterPatchError(
             f"triton.runtime.interpreter lacks {missing} (Triton changed since 3.9?): the "
-            "fp32 -> fp8/bf16 rounding patch cannot be applied; update tests/lowering/interpreter_patch.py"
+            "fp32 -> fp8/bf16 rounding patch cannot be applied; update runtime/backends/triton/interpreter_patch.py"
         )
     if is_applied():
         return
