@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -116,11 +117,26 @@ def make_parser(
     return parser
 
 
-def compile_session(model: str, args: argparse.Namespace) -> Any:
+def compile_session(model: str, args: argparse.Namespace, consts: dict[str, int] | None = None) -> Any:
     """Compile ``examples/<model>`` with the flags' recipe and AdamW learning rate and open a
-    session on the flags' backend and seed."""
-    program = scalc.compile(model_path(model), recipe=args.recipe, optimizer="adamw", lr=args.lr)
+    session on the flags' backend and seed. ``consts`` replaces the values of the model's
+    ``const NAME = ...`` lines (a smaller model of the same shape)."""
+    source: Any = model_path(model)
+    if consts:
+        source = with_consts(source.read_text(), consts)
+    program = scalc.compile(source, recipe=args.recipe, optimizer="adamw", lr=args.lr)
     return program.session(backend=args.backend, seed=args.seed)
+
+
+def with_consts(source: str, consts: dict[str, int]) -> str:
+    """``source`` with each ``const NAME = ...`` of ``consts`` given the new value."""
+    for name, value in consts.items():
+        source, found = re.subn(
+            rf"^const {name} = [^#\n]*", f"const {name} = {value} ", source, flags=re.M
+        )
+        if found != 1:
+            raise ValueError(f"the model has no `const {name}`")
+    return source
 
 
 # --- output ---------------------------------------------------------------------------

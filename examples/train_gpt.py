@@ -22,6 +22,7 @@ import sys
 import time
 
 import numpy as np
+from scalc import ScalcError
 from _common import (
     Reporter,
     compile_session,
@@ -36,6 +37,8 @@ VOCAB = 96  # examples/gpt.scl: const VOCAB
 MAX_T = 64  # examples/gpt.scl: const MAX_T (the session refuses longer windows)
 VAL_FRACTION = 0.1
 EVAL_BATCH = 64
+TINY = {"D": 32, "HEADS": 2, "LAYERS": 1, "MAX_T": 16}
+"""--tiny: gpt.scl at a width, depth and context the Triton interpreter runs in seconds."""
 
 
 def load_text() -> str:
@@ -88,6 +91,7 @@ def validation_loss(sess, tokens: np.ndarray, targets: np.ndarray) -> float:
 
 
 def main(args: argparse.Namespace, out: Reporter) -> dict[str, float]:
+    args = resolve_tiny(args)
     text = load_text()
     ids, replaced = encode(text)
     n_val = int(len(ids) * VAL_FRACTION)
@@ -105,7 +109,7 @@ def main(args: argparse.Namespace, out: Reporter) -> dict[str, float]:
     val_starts = np.linspace(0, len(val) - args.seq_len - 1, args.eval_windows).astype(np.int64)
     val_tokens, val_targets = windows(val, val_starts, args.seq_len)
 
-    sess = compile_session("gpt.scl", args)
+    sess = compile_session("gpt.scl", args, TINY if args.tiny else None)
     rng = np.random.default_rng([args.seed, 1])  # the windows; the session has its own
     losses: list[float] = []
     val_loss = math.nan
@@ -143,11 +147,13 @@ def parser() -> argparse.ArgumentParser:
             "text (all per character, in nats)."
         ),
     )
+    parser.set_defaults(batch_size=None)
+    parser._option_string_actions["--batch-size"].help = "windows per step (default: 32; 4 with --tiny)"
     parser.add_argument(
         "--seq-len",
         type=positive_int,
-        default=MAX_T,
-        help=f"characters per window, at most MAX_T={MAX_T} of gpt.scl (default: %(default)s)",
+        default=None,
+        help=f"characters per window, at most MAX_T={MAX_T} of gpt.scl (default: {MAX_T}; 16 with --tiny)",
     )
     parser.add_argument(
         "--eval-every",
@@ -158,10 +164,30 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-windows",
         type=positive_int,
-        default=256,
-        help="validation windows, evenly spaced over the held-out text (default: %(default)s)",
+        default=None,
+        help="validation windows, evenly spaced over the held-out text (default: 256; 8 with --tiny)",
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help=(
+            f"a tiny gpt.scl ({', '.join(f'{k}={v}' for k, v in TINY.items())}) with --seq-len "
+            "16, --batch-size 4 and --eval-windows 8 unless given: for --backend triton-interpret"
+        ),
     )
     return parser
+
+
+def resolve_tiny(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the size flags left unset: --tiny's values, else the full model's."""
+    defaults = {"seq_len": (16, MAX_T), "batch_size": (4, 32), "eval_windows": (8, 256)}
+    for name, (tiny, full) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, tiny if args.tiny else full)
+    limit = TINY["MAX_T"] if args.tiny else MAX_T
+    if args.seq_len > limit:
+        raise ScalcError(f"--seq-len {args.seq_len} is longer than the model's MAX_T={limit}")
+    return args
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ ELEMENTWISE: tuple[type[Operation], ...] = with_nn((
     scaled.DivOp, scaled.ReluGradOp, scaled.GeluGradOp, scaled.TanhGradOp,
     scaled.SigmoidGradOp, scaled.SqrtGradOp, scaled.MeanGradOp, scaled.MaxGradOp,
     scaled.SliceGradOp, scaled.IndexGradOp,
-))  # fmt: skip
+)) + (nn.CastOp,)  # fmt: skip
 """Ops computed independently per output element (the ``*_grad`` of reductions and views
 broadcast or pad ``dy``): a gemm epilogue or an elementwise kernel."""
 

@@ -7,6 +7,9 @@ An artifact is a directory, or a zip archive of one when its path ends with ``.z
                       state, entry points, kernels, and the sha256 of every other file
       train.mlir      the train module (docs/train.md): what sessions execute
       nn.mlir         the nn module (docs/ir.md), for reading and for later stages
+      scaled.mlir     the scaled module (docs/scaled.md): what sessions execute
+      triton/ENTRY/NAME.py  the generated Triton module of each kernel group
+                      (docs/lowering.md), which the Triton backends run
 
 Nothing in it is executable and nothing is pickled. Every manifest field except the
 versions, the recipe, the kernels and the hashes is derived from ``train.mlir``
@@ -43,6 +46,8 @@ NN_FILE = "nn.mlir"
 # The module sessions execute: the scaled module (for the fp32 recipe, the train module
 # itself with its recipe recorded). The other two are kept for inspection.
 RUN_FILE = "scaled.mlir"
+KERNEL_DIR = "triton"
+"""Folder of the generated Triton modules: ``triton/ENTRY/NAME.py``."""
 # A fixed timestamp keeps zip archives byte-identical for identical content.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -63,15 +68,26 @@ class Artifact:
     train: ModuleOp
 
 
-def make_manifest(train: ModuleOp, files: dict[str, str], recipe: str = "fp32") -> dict[str, Any]:
-    """The manifest of an artifact holding ``files`` (name -> text), ``train.mlir`` among them."""
+def make_manifest(
+    train: ModuleOp,
+    files: dict[str, str],
+    recipe: str = "fp32",
+    kernels: list[dict[str, Any]] | None = None,
+    kernel_error: str | None = None,
+) -> dict[str, Any]:
+    """The manifest of an artifact holding ``files`` (name -> text), ``train.mlir`` among
+    them; ``kernels`` lists the generated Triton modules (``triton/ENTRY/NAME.py``, one per
+    kernel group: entry, name, kind, file, the SSA names of its inputs and outputs), or
+    ``kernel_error`` says why the program has none."""
+    extra = {"kernel_error": kernel_error} if kernel_error else {}
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "scalc_version": scalc.__version__,
         "recipe": recipe,
         **describe_module(train),
-        "kernels": [],
+        "kernels": kernels or [],
+        **extra,
         "files": {name: _digest(text.encode("utf-8")) for name, text in sorted(files.items())},
     }
 
@@ -175,6 +191,7 @@ def _write_directory(path: Path, blobs: dict[str, bytes]) -> None:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         for name, data in blobs.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             with open(tmp / name, "wb") as out:
                 out.write(data)
                 out.flush()
@@ -222,6 +239,10 @@ def _directory_members(path: Path) -> dict[str, bytes]:
     blobs: dict[str, bytes] = {}
     for entry in sorted(path.rglob("*")):
         name = entry.relative_to(path).as_posix()
+        if entry.is_dir() and not entry.is_symlink() and name == KERNEL_DIR or (
+            name.startswith(f"{KERNEL_DIR}/") and entry.is_dir() and not entry.is_symlink()
+        ):
+            continue  # the folders of triton/ENTRY/NAME.py; their files are checked
         if entry.is_symlink() or not entry.is_file():
             raise ArtifactError(
                 path,
@@ -273,8 +294,14 @@ def _check_manifest(path: Path, blobs: dict[str, bytes]) -> dict[str, Any]:
             raise ArtifactError(
                 path, f"{MANIFEST}: field `{key}` is missing or not a {kind.__name__}"
             )
-    if manifest["kernels"]:
-        raise ArtifactError(path, "lists compiled kernels, which this scalc cannot run yet")
+    for kernel in manifest["kernels"]:
+        if not isinstance(kernel, dict) or not isinstance(kernel.get("file"), str):
+            raise ArtifactError(path, f"{MANIFEST}: malformed kernel entry {_short(kernel)}")
+        if kernel["file"] not in manifest["files"]:
+            raise ArtifactError(
+                path, f"{MANIFEST}: kernel {kernel.get('name')!r} names {kernel['file']}, which "
+                "the artifact does not list"
+            )
     return manifest
 
 

@@ -85,7 +85,16 @@ class _IdBound:
 class Executor:
     """One entry point compiled for a kernel table; ``run(env, args)`` executes it."""
 
-    def __init__(self, fn: func.FuncOp, kernels: Mapping[type[Operation], Kernel]) -> None:
+    def __init__(
+        self,
+        fn: func.FuncOp,
+        kernels: Mapping[type[Operation], Kernel],
+        units: Sequence[Unit] | None = None,
+    ) -> None:
+        """``kernels`` gives each op its kernel; a backend that runs groups of ops instead
+        (the Triton backends) passes ``units``: (kernel, tag, operands, results) in an
+        order that respects data flow, each run as ``kernel(tag, env, *operands)``. Values
+        made and used inside a unit get no slot traffic."""
         self.name = fn.sym_name.data
         block = fn.body.block
         self.args = tuple(_arg_spec(fn, i) for i in range(len(block.args)))
@@ -97,7 +106,9 @@ class Executor:
         ret = block.last_op
         assert isinstance(ret, func.ReturnOp), "verified: a func.func ends with func.return"
         self.return_slots = tuple(slot[v] for v in ret.operands)
-        self._steps = _schedule(block, slot, kernels, frozenset(self.return_slots))
+        if units is None:
+            units = _op_units(block, kernels)
+        self._steps = _schedule(block, units, slot, frozenset(self.return_slots))
         self._slices = tuple(_slice_bounds(block))
         self._ids = tuple(_id_bounds(block))
         self.peak_live = _peak_live(len(self.arg_slots), self._steps)
@@ -108,9 +119,17 @@ class Executor:
 
     def run(self, env: Any, args: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Execute on ``args`` (in argument order); ``env.sizes`` is rebound from inputs."""
+        self.prepare(env, args)
+        return self.execute(env, args)
+
+    def prepare(self, env: Any, args: Sequence[np.ndarray]) -> None:
+        """Bind ``env.sizes`` from the inputs' shapes and check them (`InputError`)."""
         if self.binds_sizes:
             env.sizes = self.bind_sizes(args)
         self.check_sizes(env.sizes)
+
+    def execute(self, env: Any, args: Sequence[Any]) -> list[Any]:
+        """Run the schedule on ``args`` under the sizes `prepare` bound."""
         slots: list[Any] = [None] * self.value_count
         for i, value in zip(self.arg_slots, args):
             slots[i] = value
@@ -210,40 +229,57 @@ def _values(block: Any) -> list[SSAValue]:
     return values
 
 
-Step = tuple[Kernel, Operation, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+Step = tuple[Kernel, Any, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+Unit = tuple[Kernel, Any, Sequence[SSAValue], Sequence[SSAValue]]
+"""(kernel, tag, operand values, result values): one step of an executor's schedule."""
+
+
+def _op_units(block: Any, kernels: Mapping[type[Operation], Kernel]) -> list[Unit]:
+    """One unit per op (the ``func.return`` aside), with its kernel from ``kernels``."""
+    units: list[Unit] = []
+    for op in block.ops:
+        if isinstance(op, func.ReturnOp):
+            continue
+        kernel = kernels.get(type(op))
+        if kernel is None:
+            raise NotImplementedError(f"{op.name} has no kernel in this backend")
+        units.append((kernel, op, list(op.operands), list(op.results)))
+    return units
 
 
 def _schedule(
     block: Any,
+    units: Sequence[Unit],
     slot: dict[SSAValue, int],
-    kernels: Mapping[type[Operation], Kernel],
     keep: frozenset[int],
 ) -> tuple[Step, ...]:
-    """The ops in order, each with the slots that die once it has run."""
-    ops = [op for op in block.ops if not isinstance(op, func.ReturnOp)]
+    """The units in order, each with the slots that die once it has run."""
     defined = {slot[a]: -1 for a in block.args}
     last_use: dict[int, int] = {}
-    for position, op in enumerate(ops):
-        for value in op.operands:
+    for position, (_, _, operands, results) in enumerate(units):
+        for value in operands:
             last_use[slot[value]] = position
-        for value in op.results:
+        for value in results:
             defined[slot[value]] = position
     dead_after: dict[int, list[int]] = {}
     for s in range(len(slot)):
-        if s not in keep:
-            # A value no op reads dies where it is made (an unused argument: at the start).
+        if s not in keep and s in defined:
+            # A value no unit reads dies where it is made (an unused argument: at the start).
             dead_after.setdefault(last_use.get(s, defined[s]), []).append(s)
     steps: list[Step] = []
-    for position, op in enumerate(ops):
-        kernel = kernels.get(type(op))
-        if kernel is None:
-            raise NotImplementedError(f"{op.name} has no kernel in this backend")
-        operands = tuple(slot[v] for v in op.operands)
-        results = tuple(slot[v] for v in op.results)
+    for position, (kernel, tag, operands, results) in enumerate(units):
         dead = list(dead_after.get(position, ()))
         if position == 0:
             dead += dead_after.get(-1, ())
-        steps.append((kernel, op, operands, results, tuple(sorted(set(dead)))))
+        steps.append(
+            (
+                kernel,
+                tag,
+                tuple(slot[v] for v in operands),
+                tuple(slot[v] for v in results),
+                tuple(sorted(set(dead))),
+            )
+        )
     return tuple(steps)
 
 

@@ -8,6 +8,8 @@ artifact); either way it is the same object, and ``save`` writes the artifact th
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from scalc.diagnostics import ScalcError
 from scalc.dialects.context import print_module
 from scalc.runtime.artifact import (
+    KERNEL_DIR,
     NN_FILE,
     RUN_FILE,
     TRAIN_FILE,
@@ -27,6 +30,32 @@ from scalc.runtime.artifact import (
 from scalc.runtime.session import Session
 
 
+@dataclass(frozen=True)
+class KernelFile:
+    """One generated Triton module as the artifact stores it."""
+
+    entry: str
+    name: str
+    kind: str
+    source: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    @property
+    def file(self) -> str:
+        return f"{KERNEL_DIR}/{self.entry}/{self.name}.py"
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "name": self.name,
+            "kind": self.kind,
+            "file": self.file,
+            "inputs": list(self.inputs),
+            "outputs": list(self.outputs),
+        }
+
+
 class Program:
     """A compiled model, ready to run: ``program.session(seed=0).train_step(x=x, y=y)``."""
 
@@ -35,22 +64,48 @@ class Program:
         self.train = train
         self._files = dict(files)
         self._manifest = manifest
+        self._make_kernels: Callable[[], tuple[Sequence[KernelFile], str | None]] | None = None
         self._entries = {
             op.sym_name.data: op for op in train.body.block.ops if isinstance(op, func.FuncOp)
         }
 
     @staticmethod
     def from_modules(
-        run: ModuleOp, train: ModuleOp, nn: ModuleOp, recipe: str = "fp32"
+        run: ModuleOp,
+        train: ModuleOp,
+        nn: ModuleOp,
+        recipe: str = "fp32",
+        kernels: Callable[[], tuple[Sequence[KernelFile], str | None]] | None = None,
     ) -> Program:
         """The program that executes ``run`` (the scaled module), keeping the train and nn
-        modules it came from; the recipe (validated by the compiler) is recorded."""
+        modules it came from; the recipe (validated by the compiler) is recorded.
+        ``kernels`` makes the generated Triton modules (and says why there are none, if
+        so); it runs when they are first needed (``save``, a Triton session, ``manifest``),
+        so a program that only runs on the reference backend never pays for it."""
         files = {
             RUN_FILE: print_module(run),
             TRAIN_FILE: print_module(train),
             NN_FILE: print_module(nn),
         }
-        return Program(run, files, make_manifest(run, files, recipe))
+        program = Program(run, files, make_manifest(run, files, recipe))
+        program._make_kernels = kernels
+        return program
+
+    def _kernels_made(self) -> None:
+        """Add the generated Triton modules to the files and the manifest, once."""
+        make, self._make_kernels = self._make_kernels, None
+        if make is None:
+            return
+        kernels, error = make()
+        for kernel in kernels:
+            self._files[kernel.file] = kernel.source
+        self._manifest = make_manifest(
+            self.train,
+            self._files,
+            self._manifest["recipe"],
+            [k.manifest_entry() for k in kernels],
+            error,
+        )
 
     @staticmethod
     def load(path: str | Path) -> Program:
@@ -60,13 +115,16 @@ class Program:
 
     def save(self, path: str | Path) -> None:
         """Write the artifact: a directory, or a zip archive when ``path`` ends with ``.zip``."""
+        self._kernels_made()
         write_artifact(path, self._manifest, self._files)
 
     def session(self, backend: str = "auto", seed: int = 0) -> Session:
         """A fresh session: parameters from their ``init`` drawn with ``seed``, state zeros.
 
-        ``backend`` is ``"auto"`` or ``"reference"`` (the NumPy backend); ``"triton"`` and
-        ``"triton-interpret"`` are not available yet.
+        ``backend``: ``"reference"`` (NumPy, everywhere), ``"triton"`` (the generated kernels
+        on a CUDA GPU), ``"triton-interpret"`` (the same kernels on CPU under Triton's
+        interpreter: slow, for tests and tiny models) or ``"auto"`` (``triton`` when a CUDA
+        GPU is there, else ``reference``).
         """
         return Session(self, backend, seed)
 
@@ -75,6 +133,7 @@ class Program:
     @property
     def manifest(self) -> dict[str, Any]:
         """A copy of the manifest (the artifact's ``manifest.json``)."""
+        self._kernels_made()
         return copy.deepcopy(self._manifest)
 
     @property
@@ -109,6 +168,19 @@ class Program:
         """The MLIR text of one stage held by the program (``scaled.mlir``, ``train.mlir``,
         ``nn.mlir``)."""
         return self._files[name]
+
+    def kernel_texts(self) -> dict[tuple[str, str], str]:
+        """(entry point, kernel group name) -> the generated Triton module's text."""
+        self._kernels_made()
+        return {
+            (k["entry"], k["name"]): self._files[k["file"]] for k in self._manifest["kernels"]
+        }
+
+    @property
+    def kernel_error(self) -> str | None:
+        """Why the program carries no Triton kernels (an op no generator handles), if so."""
+        self._kernels_made()
+        return self._manifest.get("kernel_error")
 
     def entry(self, name: str) -> func.FuncOp:
         """The entry point ``@name`` of the train module."""

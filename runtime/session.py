@@ -31,6 +31,7 @@ from scalc.runtime.executor import Executor
 from scalc.runtime.inputs import convert, is_torch_tensor, like_torch, to_numpy
 
 if TYPE_CHECKING:
+    from scalc.runtime.backends.triton.backend import TritonBackend
     from scalc.runtime.program import Program
 
 BACKENDS = ("auto", "reference", "triton", "triton-interpret")
@@ -99,11 +100,14 @@ class _Pending:
 
 
 def resolve_backend(backend: str) -> str:
-    """The backend a session runs on; only ``reference`` exists yet."""
-    if backend in ("auto", "reference"):
-        return "reference"
+    """The backend a session runs on: ``auto`` is ``triton`` when a CUDA GPU (with torch
+    and triton) is there, else ``reference``."""
+    if backend == "auto":
+        from scalc.runtime.backends.triton.backend import cuda_available
+
+        return "triton" if cuda_available() else "reference"
     if backend in BACKENDS:
-        raise ScalcError(f'backend `{backend}` is not available yet; use "reference" or "auto"')
+        return backend
     raise ScalcError(f"unknown backend `{backend}`; choose one of {', '.join(BACKENDS)}")
 
 
@@ -118,8 +122,15 @@ class Session:
     def __init__(self, program: Program, backend: str = "auto", seed: int = 0) -> None:
         self.program = program
         self.backend = resolve_backend(backend)
-        self._kernels = REFERENCE
-        self._env = RefEnv(rng=np.random.default_rng(seed))
+        self._kernels = REFERENCE  # also initialises parameters and state on every backend
+        self._triton: TritonBackend | None = None
+        if self.backend == "reference":
+            self._env = RefEnv(rng=np.random.default_rng(seed))
+        else:
+            from scalc.runtime.backends.triton.backend import TritonBackend
+
+            self._triton = TritonBackend(program, interpret=self.backend == "triton-interpret")
+            self._env = self._triton.env(np.random.default_rng(seed))
         self._executors: dict[str, Executor] = {}
         self._pending: _Pending | None = None
         for op in program.train.body.block.ops:
@@ -305,7 +316,11 @@ class Session:
     def _executor(self, entry: str) -> Executor:
         executor = self._executors.get(entry)
         if executor is None:
-            executor = Executor(self.program.entry(entry), self._kernels)
+            fn = self.program.entry(entry)
+            if self._triton is not None:
+                executor = self._triton.executor(fn)
+            else:
+                executor = Executor(fn, self._kernels)
             self._executors[entry] = executor
         return executor
 

@@ -24,6 +24,7 @@ from scalc.frontend.build import build
 from scalc.frontend.check import check
 from scalc.frontend.parser import parse
 from scalc.frontend.program import ProgramInfo
+from scalc.lowering.codegen import KernelSource, NotSupported, generate
 from scalc.lowering.partition import KernelPlan, partition
 from scalc.passes.autodiff import differentiate
 from scalc.passes.optimizer import OptimizerConfig, add_optimizer
@@ -49,6 +50,7 @@ class Compilation:
     train: ModuleOp | None = None
     scaled: ModuleOp | None = None
     kernels: KernelPlan | None = None
+    triton: dict[str, list[KernelSource]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,32 @@ def _partition(c: Compilation) -> None:
     c.kernels = partition(c.scaled)
 
 
+def _codegen(c: Compilation) -> None:
+    """Triton source for every kernel group (docs/lowering.md)."""
+    assert c.kernels is not None and c.scaled is not None
+    try:
+        c.triton = generate(c.kernels, c.scaled)
+    except NotSupported as err:
+        raise ScalcError(f"{c.file}: cannot generate Triton kernels for this program: {err}") from None
+
+
+def _show_triton(c: Compilation) -> str:
+    """Every generated module, each under a header naming its artifact file."""
+    assert c.triton is not None
+    parts = []
+    for entry, sources in c.triton.items():
+        for src in sources:
+            parts.append(f"# ===== triton/{entry}/{src.name}.py =====\n{src.source}")
+    return "\n".join(parts)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("ast", _parse, _show_ast),
     Stage("nn", _build_nn, lambda c: print_module(c.nn)),  # type: ignore[arg-type]
     Stage("train", _differentiate, lambda c: print_module(c.train)),  # type: ignore[arg-type]
     Stage("scaled", _scalify, lambda c: print_module(c.scaled)),  # type: ignore[arg-type]
     Stage("kernels", _partition, lambda c: c.kernels.show()),  # type: ignore[union-attr]
+    Stage("triton", _codegen, _show_triton),
 )
 EMIT_CHOICES = tuple(stage.name for stage in STAGES)
 

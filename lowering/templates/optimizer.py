@@ -55,6 +55,18 @@ optimizer states get the same layout (`flat_like`). The launchers take the lists
 buffer; a list that is not one flat buffer is updated one contiguous run at a time.
 Memory traffic per element: AdamW reads w, g, m, v and writes w, m, v (28 B); SGD with
 momentum 20 B.
+
+**Per-element bodies as helpers.** The update of one element is an ``@triton.jit`` helper
+(`adamw_update`, `sgd_update`) that the flat kernels here and the generated optimizer
+kernels (lowering/codegen/optimizer.py, one launch per parameter) share; so are the
+low-precision optimizer modes' ops (docs/collage.md, runtime/backends/reference/mcf.py):
+`adamw_delta`, `sgd_delta`, `fast2sum`, `grow`, built on `add_rounded` & co., which compute
+each elementary operation in the working precision exactly as the reference does: fp32
+operations (correctly rounded, as a float64 operation rounded to fp32 is), or for bf16 a
+float64 operation rounded once to bf16 through round-to-odd fp32 (`round_to_precision`;
+rounding to odd keeps the later RNE to bf16 free of double-rounding error), saturated as
+``round_to`` saturates. `store_update_stats` writes one program's float64 partial sums of
+``nn.update_stats``.
 """
 
 from __future__ import annotations
@@ -68,6 +80,41 @@ from dataclasses import dataclass
 import torch
 import triton
 import triton.language as tl
+
+# --- Per-element updates (fp32, the reference's operation order) ---------------------------
+
+
+@triton.jit
+def adamw_update(
+    w, g, m, v, decay, step_size, correction2_sqrt, beta1, one_minus_beta1, beta2,
+    one_minus_beta2, eps,
+):  # fmt: skip
+    """nn.adamw on fp32 values: (new w, new m, new v)."""
+    w = w * decay  # decoupled weight decay first
+    m = beta1 * m + one_minus_beta1 * g
+    v = beta2 * v + one_minus_beta2 * (g * g)
+    denominator = tl.div_rn(tl.sqrt_rn(v), correction2_sqrt) + eps
+    w = w - step_size * tl.div_rn(m, denominator)
+    return w, m, v
+
+
+@triton.jit
+def sgd_update(
+    w, g, buf, lr, momentum, weight_decay,
+    HAS_WEIGHT_DECAY: tl.constexpr, HAS_MOMENTUM: tl.constexpr, NESTEROV: tl.constexpr,
+):  # fmt: skip
+    """nn.sgd on fp32 values: (new w, new buf)."""
+    if HAS_WEIGHT_DECAY:
+        g = g + weight_decay * w
+    if HAS_MOMENTUM:
+        buf = momentum * buf + g
+        if NESTEROV:
+            direction = g + momentum * buf
+        else:
+            direction = buf
+    else:  # PyTorch keeps no buffer without momentum; the reference returns it unchanged
+        direction = g
+    return w - lr * direction, buf
 
 
 # Implements: nn.adamw over the flat buffer of all parameters (one program per BLOCK slice).
@@ -95,13 +142,10 @@ def adamw_kernel(
     g = tl.load(g_ptr + offs, mask=mask, other=0.0)
     m = tl.load(m_ptr + offs, mask=mask, other=0.0)
     v = tl.load(v_ptr + offs, mask=mask, other=0.0)
-
-    w = w * decay  # decoupled weight decay first
-    m = beta1 * m + one_minus_beta1 * g
-    v = beta2 * v + one_minus_beta2 * (g * g)
-    denominator = tl.div_rn(tl.sqrt_rn(v), correction2_sqrt) + eps
-    w = w - step_size * tl.div_rn(m, denominator)
-
+    w, m, v = adamw_update(
+        w, g, m, v, decay, step_size, correction2_sqrt, beta1, one_minus_beta1, beta2,
+        one_minus_beta2, eps,
+    )  # fmt: skip
     tl.store(w_ptr + offs, w, mask=mask)
     tl.store(m_ptr + offs, m, mask=mask)
     tl.store(v_ptr + offs, v, mask=mask)
@@ -127,20 +171,179 @@ def sgd_kernel(
     mask = offs < n
     w = tl.load(w_ptr + offs, mask=mask, other=0.0)
     g = tl.load(g_ptr + offs, mask=mask, other=0.0)
-    if HAS_WEIGHT_DECAY:
-        g = g + weight_decay * w
     if HAS_MOMENTUM:
         buf = tl.load(buf_ptr + offs, mask=mask, other=0.0)
-        buf = momentum * buf + g
+    else:
+        buf = g  # not read: no buffer without momentum
+    w, buf = sgd_update(
+        w, g, buf, lr, momentum, weight_decay, HAS_WEIGHT_DECAY, HAS_MOMENTUM, NESTEROV
+    )
+    if HAS_MOMENTUM:
+        tl.store(buf_ptr + offs, buf, mask=mask)
+    tl.store(w_ptr + offs, w, mask=mask)
+
+
+# --- Low-precision arithmetic (runtime/backends/reference/mcf.py `Arith`) -------------------
+
+
+@triton.jit
+def saturate_to_bf16(x):
+    """fp32 -> the nearest bf16 (ties to even) as fp32, finite values saturated to ±max
+    (``round_to(x, "bf16")``; the conversion alone would overflow to ±inf)."""
+    largest = 3.3895313892515355e38
+    x = tl.where(tl.abs(x) < float("inf"), tl.clamp(x, -largest, largest), x)
+    return x.to(tl.bfloat16).to(tl.float32)
+
+
+@triton.jit
+def round_to_precision(x, BF16: tl.constexpr):
+    """A float64 result rounded once into the working precision, as fp32: RNE to fp32, or
+    to bf16 through round-to-odd fp32 (``round_to(round_to_odd_f32(x), "bf16")``)."""
+    y = x.to(tl.float32)
+    if BF16:
+        wide = y.to(tl.float64)
+        bits = y.to(tl.int32, bitcast=True)
+        bits = tl.where(tl.abs(wide) > tl.abs(x), bits - 1, bits)  # toward zero
+        bits = tl.where((wide != x) & (tl.abs(x) < float("inf")), bits | 1, bits)  # odd if inexact
+        y = saturate_to_bf16(bits.to(tl.float32, bitcast=True))
+    return y
+
+
+# a or b may be a scalar argument: a Python float under the interpreter, hence tl.cast,
+# which rounds it to fp32 first, as the GPU's fp32 argument is. float64 division and
+# square root are IEEE on the GPU (div.rn.f64, sqrt.rn.f64; `tl.div_rn` is fp32 only).
+@triton.jit
+def add_rounded(a, b, BF16: tl.constexpr):
+    if BF16:
+        y = round_to_precision(tl.cast(a, tl.float64) + tl.cast(b, tl.float64), BF16)
+    else:
+        y = a + b
+    return y
+
+
+@triton.jit
+def sub_rounded(a, b, BF16: tl.constexpr):
+    if BF16:
+        y = round_to_precision(tl.cast(a, tl.float64) - tl.cast(b, tl.float64), BF16)
+    else:
+        y = a - b
+    return y
+
+
+@triton.jit
+def mul_rounded(a, b, BF16: tl.constexpr):
+    if BF16:
+        y = round_to_precision(tl.cast(a, tl.float64) * tl.cast(b, tl.float64), BF16)
+    else:
+        y = a * b
+    return y
+
+
+@triton.jit
+def div_rounded(a, b, BF16: tl.constexpr):
+    if BF16:
+        y = round_to_precision(tl.cast(a, tl.float64) / tl.cast(b, tl.float64), BF16)
+    else:
+        y = tl.div_rn(a, b)
+    return y
+
+
+@triton.jit
+def sqrt_rounded(a, BF16: tl.constexpr):
+    if BF16:
+        y = round_to_precision(tl.sqrt(a.to(tl.float64)), BF16)
+    else:
+        y = tl.sqrt_rn(a)
+    return y
+
+
+@triton.jit
+def fast2sum(a, b, BF16: tl.constexpr):
+    """nn.fast2sum: s = a + b, e = b - (s - a), each step rounded."""
+    s = add_rounded(a, b, BF16)
+    return s, sub_rounded(b, sub_rounded(s, a, BF16), BF16)
+
+
+@triton.jit
+def grow(hi, lo, b, BF16: tl.constexpr):
+    """nn.grow: the MCF hi + lo plus b (Fast2Sum, the error into lo, Fast2Sum)."""
+    s, e = fast2sum(hi, b, BF16)
+    return fast2sum(s, add_rounded(lo, e, BF16), BF16)
+
+
+@triton.jit
+def adamw_delta(
+    w, g, m, v, v_lo, lr_wd, step_size, correction2_sqrt, beta1, one_minus_beta1, beta2,
+    one_minus_beta2, eps, BF16: tl.constexpr, MCF_V: tl.constexpr,
+):  # fmt: skip
+    """nn.adamw_delta: (Δ, new m, new v, new v_lo); v_lo is only read with MCF_V."""
+    m = add_rounded(mul_rounded(beta1, m, BF16), mul_rounded(one_minus_beta1, g, BF16), BF16)
+    square = mul_rounded(one_minus_beta2, mul_rounded(g, g, BF16), BF16)
+    if MCF_V:
+        v, v_lo = grow(mul_rounded(beta2, v, BF16), mul_rounded(beta2, v_lo, BF16), square, BF16)
+        # One operation on the exact MCF value: rounding v + v_lo first would drop v_lo.
+        root = round_to_precision(tl.sqrt(v.to(tl.float64) + v_lo.to(tl.float64)), BF16)
+    else:
+        v = add_rounded(mul_rounded(beta2, v, BF16), square, BF16)
+        root = sqrt_rounded(v, BF16)
+    denominator = add_rounded(div_rounded(root, correction2_sqrt, BF16), eps, BF16)
+    update = mul_rounded(step_size, div_rounded(m, denominator, BF16), BF16)
+    return add_rounded(mul_rounded(lr_wd, w, BF16), update, BF16), m, v, v_lo
+
+
+@triton.jit
+def sgd_delta(
+    w, g, buf, lr, momentum, weight_decay, HAS_WEIGHT_DECAY: tl.constexpr,
+    HAS_MOMENTUM: tl.constexpr, NESTEROV: tl.constexpr, BF16: tl.constexpr,
+):  # fmt: skip
+    """nn.sgd_delta: (Δ, new buf)."""
+    if HAS_WEIGHT_DECAY:
+        g = add_rounded(g, mul_rounded(weight_decay, w, BF16), BF16)
+    if HAS_MOMENTUM:
+        buf = add_rounded(mul_rounded(momentum, buf, BF16), g, BF16)
         if NESTEROV:
-            direction = g + momentum * buf
+            direction = add_rounded(g, mul_rounded(momentum, buf, BF16), BF16)
         else:
             direction = buf
-        tl.store(buf_ptr + offs, buf, mask=mask)
-    else:  # PyTorch keeps no buffer without momentum; the reference returns it unchanged
+    else:  # the buffer is returned unchanged
         direction = g
-    w = w - lr * direction
-    tl.store(w_ptr + offs, w, mask=mask)
+    return mul_rounded(lr, direction, BF16), buf
+
+
+@triton.jit
+def store_update_stats(stats_ptr, old, new, delta, mask):
+    """nn.update_stats of one block, in float64, at stats_ptr[0:4]: sum (new - old) * -Δ,
+    sum Δ², #(Δ != 0 and new == old), #(Δ != 0); the launcher adds the blocks up."""
+    old = old.to(tl.float64)
+    new = new.to(tl.float64)
+    delta = delta.to(tl.float64)
+    moved = new - old  # exact: old and new have at most 24 significant bits
+    nonzero = (delta != 0) & mask
+    tl.store(stats_ptr + 0, tl.sum(tl.where(mask, moved * -delta, 0.0), axis=0))
+    tl.store(stats_ptr + 1, tl.sum(tl.where(mask, delta * delta, 0.0), axis=0))
+    tl.store(stats_ptr + 2, tl.sum((nonzero & (new == old)).to(tl.float64), axis=0))
+    tl.store(stats_ptr + 3, tl.sum(nonzero.to(tl.float64), axis=0))
+
+
+# --- Host scalars (float64, as the reference; the kernels take them as fp32) ----------------
+
+
+def adamw_scalars(
+    lr: float, t: float, beta1: float, beta2: float, eps: float, weight_decay: float
+) -> tuple[float, ...]:
+    """`adamw_update`'s scalars for step ``t``: decay, step size, sqrt(1 - beta2^t),
+    beta1, 1 - beta1, beta2, 1 - beta2, eps (optim.py's Python-float arithmetic)."""
+    return (
+        1.0 - lr * weight_decay, lr / (1.0 - beta1**t), math.sqrt(1.0 - beta2**t),
+        beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps,
+    )  # fmt: skip
+
+
+def adamw_delta_scalars(
+    lr: float, t: float, beta1: float, beta2: float, eps: float, weight_decay: float
+) -> tuple[float, ...]:
+    """`adamw_delta`'s scalars: lr * weight decay, then as `adamw_scalars` (mcf.py)."""
+    return (lr * weight_decay, *adamw_scalars(lr, t, beta1, beta2, eps, weight_decay)[1:])
 
 
 @dataclass(frozen=True)
@@ -252,9 +455,7 @@ def adamw_step(
     # ``lr`` and ``t`` are tensor<f32> in the IR: the reference sees their fp32 values.
     lr, count = _fp32(lr), _fp32(t)
     # Host scalars in float64, exactly as the reference, then fp32 (the kernel's argument type).
-    decay = 1.0 - lr * weight_decay
-    step_size = lr / (1.0 - beta1**count)
-    correction2_sqrt = math.sqrt(1.0 - beta2**count)
+    scalars = adamw_scalars(lr, count, beta1, beta2, eps, weight_decay)
     for fw, fg, fm, fv in _flat_groups(w, g, m, v):
         n = fw.numel()
         adamw_kernel[(triton.cdiv(n, config.BLOCK),)](
@@ -263,14 +464,7 @@ def adamw_step(
             fm,
             fv,
             n,
-            decay,
-            step_size,
-            correction2_sqrt,
-            beta1,
-            1.0 - beta1,
-            beta2,
-            1.0 - beta2,
-            eps,
+            *scalars,
             BLOCK=config.BLOCK,
             num_warps=config.num_warps,
             enable_fp_fusion=fp_fusion,

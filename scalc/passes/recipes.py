@@ -46,6 +46,11 @@ class Recipe:
     rescale: str = "none"
     optimizer_state: str = "f32"
     optimizer_precision: str = "fp32"
+    fp8_min_k: int = 0
+    """A matmul whose static contraction size K is below this keeps its operands in the
+    compute format instead of f8 (too little work per operand byte for FP8 to pay for
+    its casts). Symbolic sizes (B*T) count as large. 0: every matmul uses the recipe's
+    matmul formats."""
 
     @property
     def is_reference(self) -> bool:
@@ -66,6 +71,10 @@ class Recipe:
             raise ScalcError(
                 f"recipe `{self.name}`: `optimizer_state` applies to optimizer_precision fp32; "
                 f"`{self.optimizer_precision}` decides the state's types itself"
+            )
+        if not 0 <= self.fp8_min_k <= 1 << 20:
+            raise ScalcError(
+                f"recipe `{self.name}`: `fp8_min_k` must be in 0..{1 << 20}, got {self.fp8_min_k}"
             )
         if not 0 <= self.margin <= 8:
             raise ScalcError(f"recipe `{self.name}`: `margin` must be in 0..8, got {self.margin}")
@@ -134,7 +143,7 @@ def load_recipe_file(path: Path) -> Recipe:
         raise ScalcError(f"{path}: unknown recipe field `{unknown[0]}`; known: {', '.join(sorted(known))}")
     if not isinstance(data.get("name", path.stem), str):
         raise ScalcError(f"{path}: `name` must be a string")
-    for key in ("history", "margin"):
+    for key in ("history", "margin", "fp8_min_k"):
         if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
             raise ScalcError(f"{path}: `{key}` must be an integer")
     for key in _CHOICES:

@@ -11,10 +11,12 @@ For the reference recipe (fp32) the module is left as it is.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     DictionaryAttr,
     IntegerType,
     IntegerAttr,
@@ -60,6 +62,16 @@ def scalify(module: ModuleOp, recipe: Recipe) -> None:
     _declare_histories(module, histories)
     if recipe.optimizer_state != "f32":
         _narrow_optimizer_state(module, element_type_named(recipe.optimizer_state))
+
+
+_F8 = ("f8E4M3FN", "f8E5M2")
+
+
+def _contraction(matmul: Operation) -> float:
+    """The static contraction size K of a matmul; infinity for a symbolic one (token
+    counts: large)."""
+    k = matmul.operands[0].type.get_shape()[-1]  # type: ignore[attr-defined]
+    return math.inf if k == DYNAMIC_INDEX else k
 
 
 @dataclass
@@ -165,6 +177,8 @@ class _FunctionScalifier:
             return new
         is_grad = value in self.gradients
         fmt = self.recipe.matmul_grad if is_grad else self.recipe.matmul_forward
+        if fmt in _F8 and _contraction(op) < self.recipe.fp8_min_k:
+            fmt = self.recipe.compute  # the recipe's small-K rule: FP8 does not pay here
         if fmt == self.recipe.compute:
             return new
         key = (new, fmt)

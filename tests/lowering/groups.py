@@ -118,7 +118,7 @@ class Step:
         if want.dtype.kind in "iu":
             out["mismatches"] = int((want != have).sum())
             return out
-        w, h = want.astype(np.float64), have.astype(np.float64)
+        w, h = np.atleast_1d(want.astype(np.float64)), np.atleast_1d(have.astype(np.float64))
         finite = np.isfinite(w) & np.isfinite(h)
         out["nonfinite_mismatches"] = int((np.isfinite(w) != np.isfinite(h)).sum())
         eps = _EPS.get(fmt, 2.0**-23)
@@ -204,7 +204,7 @@ def to_kernel_value(x: Any) -> KernelValue:
 def to_torch(a: np.ndarray) -> Any:
     import torch
 
-    a = np.ascontiguousarray(a)
+    a = np.array(a, copy=True, order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
     name = a.dtype.name
     views = {
         "bfloat16": (np.uint16, torch.bfloat16),

@@ -1,9 +1,11 @@
 """Run ``x.to(fp8 | bf16)`` under Triton's CPU interpreter on crafted fp32 vectors and print
 one JSON line per format: how many elements differ from ``round_to`` (the reference
-rounding: RNE + saturation, the GPU's ``cvt.rn.satfinite``). Started by
-test_interpreter_patch.py in a subprocess (``TRITON_INTERPRET=1`` must be set before
-``triton`` is imported), once with ``--patch`` and once without, to show the patch is both
-needed and active.
+rounding: RNE + saturation, the GPU's ``cvt.rn.satfinite``). Then run ``tl.dot`` on bf16 and
+FP8 operand pairs whose every fp32 partial sum is exact (so the GPU's result is the exact
+product in any summation order) and print one JSON line per pair: how many elements differ
+from the exact product. Started by test_interpreter_patch.py in a subprocess
+(``TRITON_INTERPRET=1`` must be set before ``triton`` is imported), once with ``--patch`` and
+once without, to show the patch is both needed and active.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 import triton
 import triton.language as tl
 
-from scalc.runtime.backends.reference.formats import round_to
+from scalc.runtime.backends.reference.formats import round_to, value_of
 
 PATCH = "--patch" in sys.argv[1:]
 if PATCH:
@@ -145,6 +147,74 @@ def check(name: str) -> dict:
     return out
 
 
+@triton.jit
+def dot_kernel(a_ptr, b_ptr, c_ptr, M: tl.constexpr, N: tl.constexpr, K: tl.constexpr):
+    offs_m, offs_n, offs_k = tl.arange(0, M), tl.arange(0, N), tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * K + offs_k[None, :])
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    acc = tl.dot(a, b, tl.zeros((M, N), dtype=tl.float32))
+    tl.store(c_ptr + offs_m[:, None] * N + offs_n[None, :], acc)
+
+
+# name -> (A format, B format): the operand pairs the GEMM kernels use.
+DOTS = {
+    "dot bf16 x bf16": ("bf16", "bf16"),
+    "dot e5m2 x e4m3": ("f8E5M2", "f8E4M3FN"),
+    "dot e4m3 x e5m2": ("f8E4M3FN", "f8E5M2"),
+}
+TORCH_TYPES = {
+    "bf16": torch.bfloat16,
+    "f8E4M3FN": torch.float8_e4m3fn,
+    "f8E5M2": torch.float8_e5m2,
+}
+
+
+def dot_operand(fmt: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Values exact in ``fmt`` whose products and sums are all exact in fp32: bf16 and E4M3
+    get integers in [-8, 8] times 2^-2 ... 2^2; E5M2 gets a mix of its subnormals (1, 2 or 3
+    times 2^-16) and normals (1, 1.25, 1.5, 1.75 times 2^-14 ... 2^-12), all multiples of
+    2^-16. With K = 64 every partial sum is a multiple of 2^-20 (bf16, E4M3: 2^-4 with the
+    other operand) below 2^4 (2^15), well inside fp32's 24 bits: exact in any order."""
+    if fmt == "f8E5M2":
+        subnormal = rng.integers(1, 4, shape) * 2.0**-16
+        normal = rng.choice([1.0, 1.25, 1.5, 1.75], shape) * 2.0 ** rng.integers(-14, -11, shape)
+        x = np.where(rng.random(shape) < 0.5, subnormal, normal) * rng.choice([-1.0, 1.0], shape)
+    else:
+        x = rng.integers(-8, 9, shape) * 2.0 ** rng.integers(-2, 3, shape)
+    x = x.astype(np.float32)
+    assert np.array_equal(value_of(round_to(x, fmt)), x)
+    return x
+
+
+def check_dot(name: str) -> dict:
+    a_fmt, b_fmt = DOTS[name]
+    M, N, K = 16, 32, 64
+    rng = np.random.default_rng(1)
+    a, b = dot_operand(a_fmt, (M, K), rng), dot_operand(b_fmt, (K, N), rng)
+    exact = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+    c = torch.empty((M, N), dtype=torch.float32)
+    dot_kernel[(1,)](
+        torch.from_numpy(a).to(TORCH_TYPES[a_fmt]),
+        torch.from_numpy(b).to(TORCH_TYPES[b_fmt]),
+        c, M=M, N=N, K=K,
+    )  # fmt: skip
+    got = c.numpy()
+    subnormals = [
+        int(np.sum((x != 0) & (np.abs(x) < 2.0**-14))) for x, f in ((a, a_fmt), (b, b_fmt))
+        if f == "f8E5M2"
+    ]  # fmt: skip
+    return {
+        "format": name,
+        "patched": PATCH,
+        "n": int(got.size),
+        "mismatches": int(np.sum(got != exact)),
+        "e5m2_subnormals": sum(subnormals),
+        "max_abs_err": float(np.max(np.abs(got.astype(np.float64) - exact))),
+    }
+
+
 if __name__ == "__main__":
     for name in FORMATS:
         print(json.dumps(check(name)), flush=True)
+    for name in DOTS:
+        print(json.dumps(check_dot(name)), flush=True)

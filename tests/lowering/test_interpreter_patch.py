@@ -1,9 +1,13 @@
 """runtime/backends/triton/interpreter_patch.py makes Triton 3.9's CPU interpreter round fp32 -> fp8
 (e4m3, e5m2) and fp32 -> bf16 to nearest even, saturating the fp8 formats, as the GPU's
-``cvt.rn.satfinite`` / ``cvt.rn.bf16.f32`` do. The kernels run in subprocesses
+``cvt.rn.satfinite`` / ``cvt.rn.bf16.f32`` do, and makes ``tl.dot`` of bf16 and FP8 operands
+sum exact products in fp32, as the tensor cores do (the interpreter multiplies bf16 bit
+patterns as integers and misreads E5M2 subnormals). The kernels run in subprocesses
 (``TRITON_INTERPRET=1`` must be set before ``triton`` is imported; interpreter_patch_check.py)
-once with the patch and once without: with it, every element equals ``round_to`` bit for bit;
-without it, the interpreter differs on each format. The second half is what makes the first
+once with the patch and once without: with it, every element equals ``round_to`` bit for bit
+and every dot equals the exact product (the operands are chosen so that every fp32 partial
+sum is exact, so any summation order gives it); without it, the interpreter differs on each
+format and each operand pair. The second half is what makes the first
 mean something: if the patch stopped applying (Triton renamed the method, the cast took
 another path), the patched run would differ too and the test fails.
 """
@@ -61,15 +65,38 @@ def test_unpatched_interpreter_differs(unpatched: dict, fmt: str) -> None:
     assert r["mismatches"] > 0
 
 
-def test_patch_fails_loudly_when_triton_changed() -> None:
+DOTS = ["dot bf16 x bf16", "dot e5m2 x e4m3", "dot e4m3 x e5m2"]
+
+
+@pytest.mark.parametrize("pair", DOTS)
+def test_patched_interpreter_dot_sums_exact_products(patched: dict, pair: str) -> None:
+    r = patched[pair]
+    print(json.dumps(r))
+    assert r["patched"] and r["n"] == 16 * 32
+    if "e5m2" in pair:  # the operands the unpatched interpreter misreads are there
+        assert r["e5m2_subnormals"] > 100
+    assert r["mismatches"] == 0, r
+
+
+@pytest.mark.parametrize("pair", DOTS)
+def test_unpatched_interpreter_dot_differs(unpatched: dict, pair: str) -> None:
+    """Triton 3.9's own ``create_dot``: garbage for bf16, E5M2 subnormals misread."""
+    r = unpatched[pair]
+    print(json.dumps(r))
+    assert not r["patched"]
+    assert r["mismatches"] > 0
+
+
+@pytest.mark.parametrize("method", ["create_fp_trunc", "create_dot"])
+def test_patch_fails_loudly_when_triton_changed(method: str) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from triton.runtime import interpreter as i; del i.InterpreterBuilder.create_fp_trunc\n"
+        f"from triton.runtime import interpreter as i; del i.InterpreterBuilder.{method}\n"
         "try:\n"
         "    from scalc.runtime.backends.triton import interpreter_patch\n"
         "except RuntimeError as e:\n"
         "    print(type(e).__name__, e); sys.exit(0)\n"
-        "sys.exit('patch applied to an interpreter without create_fp_trunc')"
+        f"sys.exit('patch applied to an interpreter without {method}')"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(HERE)],
@@ -80,4 +107,4 @@ def test_patch_fails_loudly_when_triton_changed() -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    assert "InterpreterPatchError" in proc.stdout and "create_fp_trunc" in proc.stdout
+    assert "InterpreterPatchError" in proc.stdout and method in proc.stdout

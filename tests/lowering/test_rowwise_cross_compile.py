@@ -1,9 +1,14 @@
 """The row-wise templates (lowering/templates/rowwise.py) compile for Hopper (sm_90) on a
 machine without a GPU, with no spills in ``ptxas``'s log, at a short row (BLOCK_N = 128,
 16 rows per program) and at the longest row they hold in registers (BLOCK_N = 4096, one
-row, 8 warps): softmax with and without the fused causal mask, layernorm, and cross-entropy
-with its gradient. The divisions and the square root are the IEEE ones (``div.rn.f32``,
-``sqrt.rn.f32``), as the reference's.
+row, 8 warps), with fp32 and bf16 data: softmax with and without the fused causal mask and
+its gradient, layernorm and its gradient (both passes), cross-entropy (terms and mean) and
+its gradient, embedding and its gradient. The divisions and the square root are the IEEE
+ones (``div.rn.f32``, ``sqrt.rn.f32``), as the reference's; bf16 stores round to nearest
+even (``cvt.rn.bf16.f32``).
+
+A launch specialises an integer argument equal to 1 into a constant (a row of one column,
+one row, ``T = 1``): the kernels must compile that way too (`test_kernels_compile_with_sizes_of_one`).
 
 Compiled with tests/lowering/hopper.py.
 """
@@ -14,69 +19,113 @@ import re
 
 import pytest
 
-from scalc.lowering.templates.rowwise import (
-    cross_entropy_kernel,
-    layernorm_kernel,
-    row_config,
-    softmax_kernel,
-)
+from scalc.lowering.templates import rowwise
+from scalc.lowering.templates.rowwise import row_config
 from tests.lowering.hopper import compile_for_hopper, spill_bytes
 
 ROW_LENGTHS = [128, 4096]
+INTS = ("R", "N", "C", "T", "V", "D", "stride_x", "stride_y", "stride_dy", "stride_dx",
+        "stride_out", "stride_logits", "stride_grad", "stride_table", "programs", "n")  # fmt: skip
 
 
-def check(name: str, fn, signature: dict, constexprs: dict, aligned: tuple, n_cols: int) -> str:
-    config = row_config(n_cols)
-    constexprs = {**constexprs, "BLOCK_M": config.BLOCK_M, "BLOCK_N": config.BLOCK_N}
+def signature(kernel, data: str, **special: str) -> dict[str, str]:
+    """Every argument of ``kernel`` typed: pointers to ``data``, ids/labels i32, partial sums
+    and terms fp32, integers i32, scales and eps fp32; ``special`` overrides."""
+    out = {}
+    for name in (p.name for p in kernel.params if not p.is_constexpr):
+        if name in special:
+            out[name] = special[name]
+        elif name in ("ids_ptr", "labels_ptr"):
+            out[name] = "*i32"
+        elif name in ("order_ptr", "bounds_ptr"):
+            out[name] = "*i64"
+        elif name in ("partial_ptr", "terms_ptr"):
+            out[name] = "*fp32"
+        elif name.endswith("_ptr"):
+            out[name] = f"*{data}"
+        elif name in INTS:
+            out[name] = "i32"
+        else:
+            out[name] = "fp32"
+    return out
+
+
+def check(kernel, data: str, constexprs: dict, num_warps: int, **special: str) -> str:
+    sig = signature(kernel, data, **special)
+    aligned = tuple(n for n in sig if n.endswith("_ptr") or n.startswith("stride"))
     compiled, log, seconds = compile_for_hopper(
-        fn, signature, constexprs, aligned, num_warps=config.num_warps
+        kernel, sig, constexprs, aligned, num_warps=num_warps
     )
     regs = re.search(r"Used (\d+) registers", log)
     print(
-        f"sm_90 {name} N={n_cols} ({config}): {regs.group(1) if regs else '?'} registers, "
-        f"spills {spill_bytes(log)}, compile {seconds:.1f} s"
+        f"sm_90 {kernel.fn.__name__} {data} {constexprs}: {regs.group(1) if regs else '?'} "
+        f"registers, spills {spill_bytes(log)}, compile {seconds:.1f} s"
     )
     assert spill_bytes(log) == (0, 0), log
     return compiled.asm["ptx"]
 
 
+def row_constexprs(n_cols: int) -> tuple[dict, int]:
+    block_m, block_n, num_warps = row_config(n_cols)
+    return {"BLOCK_M": block_m, "BLOCK_N": block_n}, num_warps
+
+
+@pytest.mark.parametrize("data", ["fp32", "bf16"])
 @pytest.mark.parametrize("n_cols", ROW_LENGTHS)
 @pytest.mark.parametrize("causal", [False, True], ids=["plain", "causal"])
-def test_softmax_compiles_without_spills(causal: bool, n_cols: int) -> None:
-    signature = {
-        "x_ptr": "*fp32", "out_ptr": "*fp32", "R": "i32", "N": "i32",
-        "stride_x": "i32", "stride_out": "i32", "T": "i32",
-    }  # fmt: skip
-    ptx = check(
-        f"softmax{' causal' if causal else ''}",
-        softmax_kernel,
-        signature,
-        {"CAUSAL": causal},
-        ("x_ptr", "out_ptr", "R", "N", "stride_x", "stride_out", "T"),
-        n_cols,
-    )
-    assert "div.rn.f32" in ptx
+def test_softmax_and_grad_compile_without_spills(causal: bool, n_cols: int, data: str) -> None:
+    constexprs, warps = row_constexprs(n_cols)
+    for kernel in (rowwise.softmax_kernel, rowwise.softmax_grad_kernel):
+        ptx = check(kernel, data, {**constexprs, "CAUSAL": causal}, warps)
+        if kernel is rowwise.softmax_kernel:
+            assert "div.rn.f32" in ptx
+        if data == "bf16":
+            assert "cvt.rn.bf16.f32" in ptx or "cvt.rn.bf16x2.f32" in ptx
 
 
+@pytest.mark.parametrize("data", ["fp32", "bf16"])
 @pytest.mark.parametrize("n_cols", ROW_LENGTHS)
-def test_layernorm_compiles_without_spills(n_cols: int) -> None:
-    signature = {
-        "x_ptr": "*fp32", "gamma_ptr": "*fp32", "beta_ptr": "*fp32", "out_ptr": "*fp32",
-        "R": "i32", "N": "i32", "stride_x": "i32", "stride_out": "i32", "eps": "fp32",
-    }  # fmt: skip
-    aligned = ("x_ptr", "gamma_ptr", "beta_ptr", "out_ptr", "R", "N", "stride_x", "stride_out")
-    ptx = check("layernorm", layernorm_kernel, signature, {}, aligned, n_cols)
-    assert "sqrt.rn.f32" in ptx
+def test_layernorm_and_grad_compile_without_spills(n_cols: int, data: str) -> None:
+    constexprs, warps = row_constexprs(n_cols)
+    for kernel in (rowwise.layernorm_kernel, rowwise.layernorm_grad_kernel):
+        assert "sqrt.rn.f32" in check(kernel, data, constexprs, warps)
+    check(rowwise.layernorm_grad_params_kernel, data, {"BLOCK_N": min(n_cols, 1024)}, 4)
 
 
 @pytest.mark.parametrize("n_cols", ROW_LENGTHS)
 @pytest.mark.parametrize("label_type", ["i32", "i64"])
-def test_cross_entropy_compiles_without_spills(label_type: str, n_cols: int) -> None:
-    signature = {
-        "logits_ptr": "*fp32", "labels_ptr": f"*{label_type}", "dloss_ptr": "*fp32",
-        "terms_ptr": "*fp32", "grad_ptr": "*fp32", "R": "i32", "C": "i32",
-        "stride_logits": "i32", "stride_grad": "i32",
-    }  # fmt: skip
-    aligned = ("logits_ptr", "labels_ptr", "terms_ptr", "grad_ptr", "stride_logits", "stride_grad")
-    ptx = check("cross_entropy", cross_entropy_kernel, signature, {}, aligned, n_cols)
+def test_cross_entropy_and_grad_compile_without_spills(label_type: str, n_cols: int) -> None:
+    constexprs, warps = row_constexprs(n_cols)
+    labels = {"labels_ptr": f"*{label_type}"}
+    check(rowwise.cross_entropy_kernel, "bf16", constexprs, warps, **labels)
+    ptx = check(rowwise.cross_entropy_grad_kernel, "bf16", constexprs, warps, **labels)
     assert "div.rn.f32" in ptx
+    check(rowwise.mean_kernel, "fp32", {"BLOCK": 1024}, 4, x_ptr="*fp32")
+
+
+@pytest.mark.parametrize("n_cols", [32, 1024])
+@pytest.mark.parametrize("data", ["fp32", "bf16"])
+def test_embedding_and_grad_compile_without_spills(data: str, n_cols: int) -> None:
+    constexprs, warps = row_constexprs(n_cols)
+    check(rowwise.embedding_kernel, data, constexprs, warps)
+    check(rowwise.embedding_grad_kernel, data, {"BLOCK_N": constexprs["BLOCK_N"]}, warps)
+
+
+def test_kernels_compile_with_sizes_of_one() -> None:
+    ones = {"R": 1, "N": 1, "T": 1, "C": 1, "n": 1, "programs": 1}
+    for kernel in (
+        rowwise.softmax_kernel,
+        rowwise.layernorm_kernel,
+        rowwise.layernorm_grad_kernel,
+        rowwise.cross_entropy_grad_kernel,
+        rowwise.mean_kernel,
+    ):
+        constexprs = {k: v for k, v in ones.items() if k in kernel.arg_names}
+        if "BLOCK_M" in kernel.arg_names:  # a row of one column, 16 rows (15 padding)
+            constexprs |= {"BLOCK_M": 16, "BLOCK_N": 1}
+        if "CAUSAL" in kernel.arg_names:
+            constexprs["CAUSAL"] = True
+        if "BLOCK" in kernel.arg_names:
+            constexprs["BLOCK"] = 1024
+        sig = {k: v for k, v in signature(kernel, "fp32").items() if k not in constexprs}
+        compile_for_hopper(kernel, sig, constexprs, (), num_warps=4)

@@ -27,7 +27,7 @@ def program() -> Program:
 
 def files_of(path: Path) -> dict[str, bytes]:
     if path.is_dir():
-        return {p.name: p.read_bytes() for p in path.iterdir()}
+        return {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
     with zipfile.ZipFile(path) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
@@ -41,8 +41,9 @@ def saved_copy(program: Program, tmp_path: Path, edit: Callable[[Path], None], f
         return folder
     target = tmp_path / form
     with zipfile.ZipFile(target, "w") as archive:
-        for file in sorted(folder.iterdir()):
-            archive.write(file, f"mlp.sclc/{file.name}")  # as `zip -r mlp.sclc.zip mlp.sclc`
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            # as `zip -r mlp.sclc.zip mlp.sclc`
+            archive.write(file, f"mlp.sclc/{file.relative_to(folder).as_posix()}")
     return target
 
 
@@ -67,16 +68,34 @@ def test_artifact_round_trips_with_identical_texts_and_results(
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_artifact_holds_only_the_manifest_and_mlir_texts(
+def test_artifact_holds_the_manifest_mlir_texts_and_triton_modules(
     program: Program, tmp_path: Path, form: str
 ) -> None:
     program.save(tmp_path / form)
     files = files_of(tmp_path / form)
-    assert sorted(files) == ["manifest.json", "nn.mlir", "scaled.mlir", "train.mlir"]
+    kernels = sorted(name for name in files if name.startswith("triton/"))
+    assert sorted(set(files) - set(kernels)) == ["manifest.json", "nn.mlir", "scaled.mlir", "train.mlir"]
     manifest = json.loads(files["manifest.json"])
-    for name in ("scaled.mlir", "train.mlir", "nn.mlir"):
+    for name in ("scaled.mlir", "train.mlir", "nn.mlir", *kernels):
         assert manifest["files"][name] == sha256_of(files[name].decode())
+    for name in ("scaled.mlir", "train.mlir", "nn.mlir"):
         assert files[name].decode().startswith("builtin.module")
+    # One generated module per kernel group that is not a host group, each listed.
+    assert sorted(k["file"] for k in manifest["kernels"]) == kernels
+    assert kernels and all(name.endswith(".py") for name in kernels)
+    assert all(b"@triton.jit" in files[name] and b"def launch(" in files[name] for name in kernels)
+    loaded = scalc.load(tmp_path / form)
+    assert loaded.kernel_texts() == program.kernel_texts()
+
+
+def test_a_manifest_kernel_naming_an_unlisted_file_is_refused(program: Program, tmp_path: Path) -> None:
+    folder = tmp_path / "mlp.sclc"
+    program.save(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["kernels"][0]["file"] = "triton/forward/nothing.py"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="nothing.py, which the artifact does not list"):
+        scalc.load(folder)
 
 
 def test_manifest_describes_the_train_module(program: Program) -> None:
@@ -110,7 +129,8 @@ def test_manifest_describes_the_train_module(program: Program) -> None:
         "train_backward",
         "optimizer_step",
     ]
-    assert m["kernels"] == []
+    assert {k["entry"] for k in m["kernels"]} == {"forward", "train_forward", "train_backward", "optimizer_step"}
+    assert all(set(k) == {"entry", "name", "kind", "file", "inputs", "outputs"} for k in m["kernels"])
 
 
 def test_zip_artifact_bytes_depend_only_on_content(program: Program, tmp_path: Path) -> None:
@@ -123,6 +143,12 @@ def flip_byte(folder: Path) -> None:
     data = bytearray((folder / "train.mlir").read_bytes())
     data[len(data) // 2] ^= 0x01
     (folder / "train.mlir").write_bytes(bytes(data))
+
+
+def edit_kernel(folder: Path) -> None:
+    """Change one generated Triton module: it would run on the GPU, so it is checked too."""
+    kernel = sorted((folder / "triton" / "forward").iterdir())[0]
+    kernel.write_text(kernel.read_text().replace("tl.store(", "tl.store(  ", 1) + "\n")
 
 
 def truncate_manifest(folder: Path) -> None:
@@ -143,6 +169,7 @@ def replace_train_text(text: str) -> Callable[[Path], None]:
 BAD_IR = 'builtin.module {\n  nn.param @w : tensor<4xf32> {init = "uniform"}\n}\n'
 TAMPERING: list[tuple[str, Callable[[Path], None], str]] = [
     ("edited byte", flip_byte, "train.mlir does not match its sha256 in manifest.json"),
+    ("edited kernel", edit_kernel, ".py does not match its sha256 in manifest.json"),
     (
         "deleted file",
         lambda f: (f / "nn.mlir").unlink(),

@@ -1,5 +1,7 @@
 """Make Triton 3.9's CPU interpreter (``TRITON_INTERPRET=1``) convert fp32 -> f8E4M3FN,
-f8E5M2 and bf16 the way an sm_90 GPU does, so cast kernels can be checked bit for bit on CPU.
+f8E5M2 and bf16, and multiply bf16 / FP8 operands in ``tl.dot``, the way an sm_90 GPU does,
+so cast and GEMM kernels can be checked bit for bit (casts) or up to fp32 summation order
+(dots) on CPU.
 
 Import this module (``from scalc.runtime.backends.triton import interpreter_patch``; it patches on import) in the interpreter
 subprocess before any kernel runs. What the interpreter does and what the GPU does:
@@ -13,12 +15,27 @@ subprocess before any kernel runs. What the interpreter does and what the GPU do
 (bf16: the GPU does not saturate, so neither does the patch; ``round_to(x, "bf16")`` would
 give ±max for a finite x beyond bf16's range, ~3.39e38: no kernel of ours gets there.)
 
-Two methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
+| ``tl.dot(a, b, acc)`` operands | interpreter (``create_dot``) | GPU (``wgmma`` / ``mma``) | patched |
+|---|---|---|---|
+| bf16 x bf16 | ``np.matmul`` of the raw uint16 storage: the bit patterns multiplied as integers (garbage) | exact products, fp32 accumulation | exact products, fp32 accumulation |
+| fp8 x fp8 | both converted to fp16 by ``_convert_float``, which misreads the E5M2 subnormals (2^-16 and 2^-15 become 0, 3 * 2^-16 becomes 2^-15); E4M3 converts exactly | exact products, fp32 accumulation | exact products, fp32 accumulation |
+
+Every bf16 and FP8 value is exact in fp32 and the product of two has at most 16
+significant bits, so converting both operands to fp32 (``ml_dtypes``, exact) and taking
+NumPy's fp32 ``matmul`` gives exact products summed in fp32: the GPU's result up to the
+order of the fp32 sums. (Hopper's FP8 ``wgmma`` keeps fewer accumulator bits unless partial
+sums are promoted, NUMERICS.md §5; the patch models the full-precision accumulation the
+kernels are specified to.) fp16, fp32 (``input_precision="ieee"``), fp64 and int8 dots go to
+the original, which is right for them.
+
+Three methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
 - ``create_fp_to_fp``: what ``tl.tensor.to`` calls for any cast to or from an fp8 type.
   Patched when the source is fp32, the target fp8e4nv / fp8e5 and the rounding RTNE (the
   default); everything else goes to the original.
 - ``create_fp_trunc``: what ``.to`` calls for fp32 -> bf16 (and fp64/fp32 -> fp16...).
   Patched for fp32 -> bf16 only.
+- ``create_dot``: what ``tl.dot`` calls. Patched when both operands are bf16, fp8e4nv or
+  fp8e5 (the kernels' operand types); everything else goes to the original.
 
 The conversions use ``ml_dtypes`` (round to nearest even) after a NaN-keeping clip to the
 format's max (``np.clip`` keeps NaN; it also clips ±inf, which is what ``satfinite`` does).
@@ -45,7 +62,17 @@ _FP8 = {
     tl.float8e4nv: (ml_dtypes.float8_e4m3fn, 448.0),
     tl.float8e5: (ml_dtypes.float8_e5m2, 57344.0),
 }
-PATCHED = ("InterpreterBuilder.create_fp_to_fp", "InterpreterBuilder.create_fp_trunc")
+# Operand Triton type -> the ml_dtypes type its storage bits (uint8 / uint16) are read as.
+_DOT_EXACT = {
+    tl.bfloat16: (ml_dtypes.bfloat16, np.uint16),
+    tl.float8e4nv: (ml_dtypes.float8_e4m3fn, np.uint8),
+    tl.float8e5: (ml_dtypes.float8_e5m2, np.uint8),
+}
+PATCHED = (
+    "InterpreterBuilder.create_fp_to_fp",
+    "InterpreterBuilder.create_fp_trunc",
+    "InterpreterBuilder.create_dot",
+)
 
 
 def _fp32_to_fp8(data: np.ndarray, np_type, fmt_max: float) -> np.ndarray:
@@ -89,6 +116,26 @@ def _patched_create_fp_trunc(original):
     return create_fp_trunc
 
 
+def _dot_operand_fp32(handle) -> np.ndarray:
+    """The exact fp32 values of a bf16 / FP8 dot operand (the interpreter stores raw bits)."""
+    np_type, bits = _DOT_EXACT[handle.dtype.scalar]
+    return np.asarray(handle.data).astype(bits, copy=False).view(np_type).astype(np.float32)
+
+
+def _patched_create_dot(original):
+    def create_dot(self, a, b, d, input_precision, max_num_imprecise_acc):
+        if a.dtype.scalar in _DOT_EXACT and b.dtype.scalar in _DOT_EXACT:
+            # Exact products, summed in fp32 (NumPy's float32 matmul), added to the accumulator.
+            product = np.matmul(_dot_operand_fp32(a), _dot_operand_fp32(b))
+            return _interp.TensorHandle(
+                (product + d.data).astype(d.data.dtype, copy=False), d.dtype.scalar
+            )
+        return original(self, a, b, d, input_precision, max_num_imprecise_acc)
+
+    create_dot.scalc_original = original
+    return create_dot
+
+
 def is_applied() -> bool:
     builder = getattr(_interp, "InterpreterBuilder", None)
     return builder is not None and all(
@@ -97,7 +144,7 @@ def is_applied() -> bool:
 
 
 def apply() -> None:
-    """Patch the two methods (idempotent); `InterpreterPatchError` if they are missing."""
+    """Patch the three methods (idempotent); `InterpreterPatchError` if any is missing."""
     builder = getattr(_interp, "InterpreterBuilder", None)
     needed = ("TensorHandle", "_ir")
     missing = [n for n in needed if not hasattr(_interp, n)]
@@ -108,12 +155,14 @@ def apply() -> None:
     if missing:
         raise InterpreterPatchError(
             f"triton.runtime.interpreter lacks {missing} (Triton changed since 3.9?): the "
-            "fp32 -> fp8/bf16 rounding patch cannot be applied; update runtime/backends/triton/interpreter_patch.py"
+            "fp32 -> fp8/bf16 rounding and bf16/fp8 dot patch cannot be applied; update "
+            "runtime/backends/triton/interpreter_patch.py"
         )
     if is_applied():
         return
     builder.create_fp_to_fp = _patched_create_fp_to_fp(builder.create_fp_to_fp)
     builder.create_fp_trunc = _patched_create_fp_trunc(builder.create_fp_trunc)
+    builder.create_dot = _patched_create_dot(builder.create_dot)
 
 
 apply()

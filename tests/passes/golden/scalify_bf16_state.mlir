@@ -1,4 +1,4 @@
-builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = ["B"], scalc.optimizer = {kind = "sgd", lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64, momentum = 9.000000e-01 : f64, nesterov = false}, scalc.recipe = {name = "bf16-state", compute = "bf16", matmul_forward = "bf16", matmul_grad = "bf16", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "bf16", optimizer_precision = "fp32"}} {
+builtin.module attributes {scalc.model = "scalify_bf16_state", scalc.symbols = ["B"], scalc.optimizer = {kind = "sgd", lr = 1.000000e-01 : f64, weight_decay = 0.000000e+00 : f64, momentum = 9.000000e-01 : f64, nesterov = false}, scalc.recipe = {name = "bf16-state", compute = "bf16", matmul_forward = "bf16", matmul_grad = "bf16", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "bf16", optimizer_precision = "fp32", fp8_min_k = 0 : i64}} {
   nn.param @w : tensor<4x2xf32> {init = "normal", std = 5.000000e-01 : f64}
   nn.state @step : tensor<f32>
   nn.state @w.momentum : tensor<4x2xbf16> {param = @w}

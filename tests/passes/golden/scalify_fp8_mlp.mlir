@@ -1,4 +1,4 @@
-builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32", optimizer_precision = "fp32"}} {
+builtin.module attributes {scalc.model = "scalify_fp8_mlp", scalc.symbols = ["B"], scalc.optimizer = {kind = "adamw", lr = 1.000000e-03 : f64, weight_decay = 1.000000e-02 : f64, beta1 = 9.000000e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.000000e-08 : f64}, scalc.recipe = {name = "fp8", compute = "bf16", matmul_forward = "f8E4M3FN", matmul_grad = "f8E5M2", scaling = "dynamic", history = 16 : i64, margin = 0 : i64, rescale = "residual", optimizer_state = "f32", optimizer_precision = "fp32", fp8_min_k = 0 : i64}} {
   nn.param @w : tensor<8x4xf32> {init = "normal", std = 1.000000e-01 : f64}
   nn.param @b : tensor<4xf32> {init = "zeros"}
   nn.state @step : tensor<f32>

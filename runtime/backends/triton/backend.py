@@ -1,0 +1,208 @@
+"""The ``triton`` and ``triton-interpret`` backends (DESIGN.md §8, docs/runtime.md).
+
+A `TritonBackend` partitions the program's scaled module (lowering/partition.py, the same
+plan ``scalc compile --emit kernels`` prints), loads the generated module of every non-host
+group (the artifact's ``triton/`` files, or freshly generated for a program compiled in
+this process) and makes one `Executor` per entry point whose steps are the groups: a
+generated kernel module's ``launch`` for a kernel group, the torch host ops of `host.py`
+for the ops of a host group. Values between steps are `KernelValue`s (torch data and a
+host-float scale); entry-point arguments and results cross as NumPy arrays, as with the
+reference backend, so the session does not care which backend runs.
+
+``triton`` needs CUDA: tensors live on the GPU, kernels are compiled by Triton on first
+use and cached on disk (Triton's cache, keyed by the source hash, the GPU and the
+specialisation; the generated sources sit in the scalc kernel cache keyed by their hash).
+``triton-interpret`` runs the same kernels on CPU tensors under Triton's interpreter
+(``TRITON_INTERPRET=1``, set here before the kernels are imported) with
+`interpreter_patch` applied, so its casts round and saturate as sm_90 does. It is slow
+(tests and tiny models), but it checks the kernels the GPU would run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.ir import Operation
+
+from scalc.diagnostics import ScalcError
+from scalc.lowering.codegen import KernelSource, NotSupported, boundary, generate, load
+from scalc.lowering.codegen.abi import KernelValue
+from scalc.lowering.partition import KernelGroup, partition
+from scalc.runtime.backends.reference.env import RefEnv
+from scalc.runtime.executor import Executor, Unit
+
+if TYPE_CHECKING:
+    from scalc.runtime.program import Program
+
+
+class BackendUnavailable(ScalcError):
+    """The backend cannot run here (no CUDA, no triton, a kernel scalc cannot generate)."""
+
+
+@dataclass
+class TritonEnv(RefEnv):
+    """The reference environment plus the torch device the kernels run on."""
+
+    device: Any = "cpu"
+
+    def __post_init__(self) -> None:
+        self.stats = None  # per-cast statistics are recorded by the reference backend only
+
+
+def cuda_available() -> bool:
+    """Whether ``torch`` and ``triton`` import and a CUDA device is there."""
+    try:
+        import torch
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _require_triton(backend: str) -> None:
+    try:
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+    except ImportError as err:
+        raise BackendUnavailable(
+            f'backend "{backend}" needs torch and triton ({err}); install them with '
+            "`pip install torch==2.13.0 triton==3.9.0` (or the `test` extra)"
+        ) from None
+
+
+def _enable_interpreter() -> None:
+    """Run the kernels under Triton's interpreter, with GPU casts. Triton decides at import
+    (its own ``@jit`` helpers such as ``tl.cdiv``), so it must not have been imported in
+    compiled mode before."""
+    if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
+        raise BackendUnavailable(
+            'backend "triton-interpret": triton was already imported in this process without '
+            "TRITON_INTERPRET=1, and Triton picks its mode at import; start Python with "
+            "TRITON_INTERPRET=1 in the environment (or open the session before anything "
+            "imports triton)"
+        )
+    os.environ["TRITON_INTERPRET"] = "1"
+    _require_triton("triton-interpret")
+    from triton import knobs
+
+    if not knobs.runtime.interpret:
+        raise BackendUnavailable(
+            'backend "triton-interpret": Triton did not switch to its interpreter; set '
+            "TRITON_INTERPRET=1 in the environment before starting Python"
+        )
+    from scalc.runtime.backends.triton import interpreter_patch
+
+    interpreter_patch.apply()
+
+
+class TritonBackend:
+    """Kernel modules and executors of one program on one device."""
+
+    def __init__(self, program: Program, interpret: bool) -> None:
+        self.name = "triton-interpret" if interpret else "triton"
+        if interpret:
+            _enable_interpreter()
+            self.device = "cpu"
+        else:
+            _require_triton(self.name)
+            if not cuda_available():
+                raise BackendUnavailable(
+                    'backend "triton" needs a CUDA GPU and none is available; use '
+                    '"reference" (or "auto", which picks it), or "triton-interpret" to run '
+                    "the same kernels on CPU (slowly)"
+                )
+            os.environ.pop("TRITON_INTERPRET", None)
+            self.device = "cuda"
+        self.program = program
+        self.plan = partition(program.train)
+        self.sources = _sources(program, self.plan)
+
+    def env(self, rng: np.random.Generator) -> TritonEnv:
+        return TritonEnv(rng=rng, device=self.device)
+
+    def executor(self, fn: func.FuncOp) -> Executor:
+        """The executor of entry point ``fn``: one step per host op or kernel group."""
+        from scalc.runtime.backends.triton.host import HOST
+
+        entry = fn.sym_name.data
+        units: list[Unit] = []
+        for group in self.plan.groups.get(entry, []):
+            if group.kind == "host":
+                for op in group.ops:
+                    units.append((_host_step(HOST, op), op, list(op.operands), list(op.results)))
+                continue
+            src = self.sources[(entry, group.name)]
+            module = load(group.name, src.source)
+            units.append((_launcher(module, group), group, src.inputs, src.outputs))
+        return GroupExecutor(fn, units, self.device)
+
+
+def _host_step(table: dict[type[Operation], Any], op: Operation) -> Any:
+    kernel = table.get(type(op))
+    if kernel is None:
+        raise BackendUnavailable(f"{op.name} has no host kernel in the Triton backends")
+    return kernel
+
+
+def _launcher(module: Any, group: KernelGroup) -> Any:
+    launch = module.launch
+
+    def step(tag: KernelGroup, env: TritonEnv, *args: KernelValue) -> Any:
+        outs = tuple(launch(tag.ops, env.sizes, *args))
+        return outs[0] if len(outs) == 1 else outs
+
+    step.__name__ = f"launch_{group.name}"
+    return step
+
+
+def _sources(program: Program, plan: Any) -> dict[tuple[str, str], KernelSource]:
+    """(entry, group name) -> its generated module: the artifact's text where it carries
+    one (checked against the plan), else generated now."""
+    if program.kernel_error:
+        raise BackendUnavailable(
+            f"this program cannot run on the Triton backends: {program.kernel_error}"
+        )
+    carried = program.kernel_texts()
+    if carried:
+        out: dict[tuple[str, str], KernelSource] = {}
+        for entry, groups in plan.groups.items():
+            for group in groups:
+                if group.kind == "host":
+                    continue
+                text = carried.get((entry, group.name))
+                if text is None:
+                    raise BackendUnavailable(
+                        f"the artifact has no kernel for group {group.name} of @{entry}: it was "
+                        "compiled by another scalc version; recompile it"
+                    )
+                out[(entry, group.name)] = KernelSource(group, text, *boundary(group))
+        return out
+    try:
+        generated = generate(plan, program.train)
+    except NotSupported as err:
+        raise BackendUnavailable(f"this program cannot run on the Triton backends yet: {err}") from None
+    return {(entry, s.name): s for entry, srcs in generated.items() for s in srcs}
+
+
+class GroupExecutor(Executor):
+    """An `Executor` over kernel groups: arguments come in as NumPy arrays (or the
+    `KernelValue`s an earlier entry point saved), plain results go back as NumPy arrays."""
+
+    def __init__(self, fn: func.FuncOp, units: list[Unit], device: Any) -> None:
+        super().__init__(fn, {}, units)
+        self.device = device
+
+    def run(self, env: Any, args: Any) -> list[Any]:
+        from scalc.runtime.backends.triton.convert import to_numpy, to_torch
+
+        self.prepare(env, args)
+        wrapped = [
+            a if isinstance(a, KernelValue) else KernelValue(to_torch(a, self.device)) for a in args
+        ]
+        results = self.execute(env, wrapped)
+        return [r if r.scale is not None else to_numpy(r.data).copy() for r in results]
