@@ -128,7 +128,7 @@ def gemm_program(K: int, N: int) -> Any:
     """A program whose @forward is ``a @ w``: its gemm group is the FP8 GEMM we time."""
     return _compile(
         f"model gemm\ndim M\ninput a: f32[M, {K}]\nparam w: f32[{K}, {N}] = normal(std = 1.0)\n"
-        "output c = a @ w\n",
+        "output c = a @ w\nloss = mean(c * c)\n",
         "fp8",
     )
 
@@ -168,7 +168,7 @@ def scalc_cast(shape: tuple[int, int], device: str) -> Callable[[], Any]:
 
     program = _compile(
         f"model c\ndim M\ninput a: f32[M, {shape[1]}]\nparam w: f32[{shape[1]}, 16] = ones\n"
-        "output c = a @ w\n",
+        "output c = a @ w\nloss = mean(c * c)\n",
         "fp8",
     )
     # The cast of the input `a` (M x K, M symbolic), not the one of the weight.
@@ -322,6 +322,8 @@ def bench_sqnr(args: argparse.Namespace, device: str, out: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.smoke:
+        os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported: it decides then
     try:
         import torch
         import triton
@@ -329,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/gpu.py needs torch and triton: {err}", file=sys.stderr)
         return 2
     if args.smoke:
-        os.environ["TRITON_INTERPRET"] = "1"
+        from scalc.runtime.backends.triton import interpreter_patch
+
+        interpreter_patch.apply()  # the casts and dots of sm_90, as triton-interpret has
         device = "cpu"
     elif not torch.cuda.is_available():
         print(

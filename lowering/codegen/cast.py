@@ -1,4 +1,4 @@
-"""Code generator of ``cast`` kernel groups (docs/lowering.md, rule 4; docs/codegen-spec.md).
+"""Code generator of ``cast`` kernel groups (docs/lowering.md, rule 4 and "Code generation").
 
 A cast group is one tensor ``x`` on its way to a new scale and, usually, a new format::
 

@@ -1,4 +1,4 @@
-"""Triton code generation for ``elementwise`` kernel groups (docs/codegen-spec.md).
+"""Triton code generation for ``elementwise`` kernel groups (docs/lowering.md, "Code generation").
 
 An elementwise group (lowering/partition.py, `rule_elementwise`) is a tree of elementwise
 ops and broadcasts in which only the root's result leaves the group. Its kernel runs in

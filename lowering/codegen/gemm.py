@@ -1,4 +1,4 @@
-"""Triton code generation for ``gemm`` kernel groups (docs/codegen-spec.md, docs/lowering.md).
+"""Triton code generation for ``gemm`` kernel groups (docs/lowering.md, "Code generation").
 
 A gemm group (lowering/partition.py, `rule_gemm`) is a ``matmul`` (``scaled``, or ``nn`` in
 the fp32 recipe), the chain of elementwise ops that each take the previous result (with
@@ -13,7 +13,9 @@ text by `template_function`, so the template tests check the code that runs)::
 
 Operands: FP8 x FP8 (e4m3 / e5m2 in either place), bf16 x bf16, fp32 x fp32 (the fp32
 recipe; ``input_precision="ieee"``, so no TF32), all with fp32 accumulation of exact
-products (FP8 partial sums are not promoted: NUMERICS.md §5). Shapes follow NumPy's
+products; FP8 partial sums are promoted into the fp32 accumulator every BLOCK_K step
+(``max_num_imprecise_acc=BLOCK_K``: wgmma's own accumulator keeps fewer bits, NUMERICS.md
+§5, and Triton's sm_90 default never promotes). Shapes follow NumPy's
 matmul: 2-D @ 2-D, N-D @ 2-D (``x[B, T, D] @ w[D, N]``: the batch dims fold into M when
 the strides allow, `gemm_geometry`) and batched @ batched with up to two batch dims
 (attention's ``[B, H, T, DH] @ [B, H, DH, T]``), each tensor read through its own strides:

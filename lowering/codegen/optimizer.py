@@ -1,5 +1,5 @@
-"""Code generator of the ``optimizer`` kernel group (docs/lowering.md, rule 1;
-docs/codegen-spec.md): the whole of ``@optimizer_step`` but its host ops.
+"""Code generator of the ``optimizer`` kernel group (docs/lowering.md, rule 1 and "Code
+generation"): the whole of ``@optimizer_step`` but its host ops.
 
 The group is the step count (``%t = nn.add %count, %one``, a 0-d tensor) and, per
 parameter, a chain of elementwise ops over tensors of the parameter's shape, e.g.::

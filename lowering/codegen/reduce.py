@@ -1,4 +1,4 @@
-"""Triton code generation for ``reduce`` kernel groups (docs/codegen-spec.md).
+"""Triton code generation for ``reduce`` kernel groups (docs/lowering.md, "Code generation").
 
 A reduce group (lowering/partition.py, `rule_reduce`) is one op that no gemm or cast
 absorbed: ``sum``, ``mean``, ``max`` (``scaled`` or ``nn``) over ``axes``, with or without

@@ -1,4 +1,4 @@
-"""Code generation for ``rowwise`` kernel groups (docs/lowering.md, docs/codegen-spec.md).
+"""Code generation for ``rowwise`` kernel groups (docs/lowering.md, "Code generation").
 
 A rowwise group is one row-wise op over the last axis, or one of two fused pairs
 (lowering/partition.py, ``rule_rowwise``)::

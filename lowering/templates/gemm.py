@@ -124,7 +124,10 @@ def matmul_tile(
         k_left = K - k * BLOCK_K
         a = tl.load(a_ptrs, mask=offs_k[None, :] < k_left, other=0.0)
         b = tl.load(b_ptrs, mask=offs_k[:, None] < k_left, other=0.0)
-        acc = tl.dot(a, b, acc, input_precision=INPUT_PRECISION)
+        # FP8 on sm_90: wgmma's own accumulator keeps fewer bits than fp32, so each BLOCK_K
+        # step's partial sum is promoted into the fp32 `acc` (NUMERICS.md §5; Triton's
+        # default on sm_90 never promotes). No effect on bf16/f32 operands.
+        acc = tl.dot(a, b, acc, input_precision=INPUT_PRECISION, max_num_imprecise_acc=BLOCK_K)
         a_ptrs += BLOCK_K * stride_ak
         b_ptrs += BLOCK_K * stride_bk
     return acc

@@ -65,3 +65,37 @@ def test_reference_step_bench_rejects_bad_options() -> None:
         timeout=120,
     )
     assert run.returncode == 2 and "--steps" in run.stderr
+
+
+GPU_BENCH = ROOT / "bench" / "gpu.py"
+
+
+def test_gpu_bench_runs_every_section_in_smoke_mode(tmp_path: Path) -> None:
+    """``--smoke``: tiny shapes on CPU under the interpreter; the numbers mean nothing, but
+    every section (GEMM, cast, SQNR, training step) runs and lands in the JSON."""
+    out = tmp_path / "gpu.json"
+    run = subprocess.run(
+        [sys.executable, str(GPU_BENCH), "--smoke", "--json", str(out)],
+        check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["mode"] == "smoke"
+    (gemm,) = result["gemm"].values()
+    assert {"scalc_fp8_tflops", "torch_bf16_tflops", "fp8_vs_bf16_matmul"} <= set(gemm)
+    assert result["cast"]["fraction_of_copy"] > 0
+    # The same E4M3 x E4M3 noise the reference measures (docs/scaled.md: 28.5 dB).
+    assert 25 < result["sqnr_db"]["scalc_fp8_vs_fp64"] < 32
+    assert result["train_step"]["scalc_fp8_ms"] > 0
+
+
+def test_gpu_bench_without_a_gpu_says_so() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    run = subprocess.run(
+        [sys.executable, str(GPU_BENCH), "--quick"], check=False, capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "needs a CUDA GPU and none is available here (--smoke runs it" in run.stderr

@@ -75,6 +75,13 @@ def test_every_generated_kernel_compiles_for_hopper_without_spills(example: str,
             forms = set(re.findall(r"wgmma\.mma_async\.sync\.aligned\.\w+\.f32\.(e[45]m[23])\.(e[45]m[23])", ptx))
             if not forms:
                 failures.append(f"{spec['kernel']}: FP8 gemm without an e4m3/e5m2 wgmma")
+            # Partial-sum promotion (NUMERICS.md §5): every BLOCK_K step adds wgmma's partial
+            # tile into the fp32 accumulator: at least one add.f32 per accumulator register
+            # (BLOCK_M * BLOCK_N / threads); without it the PTX of a bare matmul has none.
+            c, options = spec["constexprs"], spec.get("options", {})
+            per_thread = c["BLOCK_M"] * c["BLOCK_N"] // (32 * options.get("num_warps", 4))
+            if ptx.count("add.f32") < per_thread:
+                failures.append(f"{spec['kernel']}: no FP8 partial-sum promotion in the PTX")
             wgmma += 1
     print(f"{example} {recipe}: {len(specs)} distinct kernels compiled for sm_90, "
           f"{wgmma} FP8 gemms on wgmma")  # fmt: skip
