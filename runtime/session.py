@@ -162,7 +162,7 @@ class Session:
         """The loss on one batch; its gradients are kept for the next ``step()``."""
         forward = self._executor("train_forward")
         args, _ = self._arguments(forward, inputs)
-        state_before = dict(self._env.state)  # kernels replace arrays, never write into them
+        state_before = self._env.state.copy()  # kernels replace arrays, never write into them
         stats: TensorStats = {}
         loss_value, *saved = self._run(forward, args, stats)
         loss = float(loss_value)
@@ -185,7 +185,10 @@ class Session:
         """``step`` once the learning rate is checked (warnings point at the caller's caller)."""
         assert self._pending is not None
         pending, self._pending = self._pending, None
-        norm, bad = _grad_norm(pending.grads)
+        if self._triton is not None and pending.grads is not None:
+            norm, bad = self._triton.grad_norm(pending.grads)  # on the device
+        else:
+            norm, bad = _grad_norm(pending.grads)
         metrics: dict[str, float | int | TensorStats] = {
             "loss": pending.loss,
             "lr": rate,
@@ -249,7 +252,7 @@ class Session:
         (empty when there is none). Parameters the loss does not depend on are absent."""
         if self._pending is None or self._pending.grads is None:
             return {}
-        return dict(self._pending.grads)
+        return {name: _as_numpy(g) for name, g in self._pending.grads.items()}
 
     @property
     def step_count(self) -> int:
@@ -353,6 +356,9 @@ class Session:
     def _freeze(self) -> None:
         """Make every parameter and state array read-only: views given out stay valid."""
         for table in (self._env.params, self._env.state):
+            if hasattr(table, "freeze"):  # device buffers: arrays are made read-only
+                table.freeze()
+                continue
             for value in table.values():
                 value.flags.writeable = False
 
@@ -375,6 +381,15 @@ def descent_metrics(update_stats: list[np.ndarray]) -> dict[str, float]:
         "edq": float(dot / norm2) if norm2 > 0 else 1.0,
         "stalled": float(stalled / nonzero) if nonzero > 0 else 0.0,
     }
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    """A gradient as a NumPy array (a Triton backend keeps them as device tensors)."""
+    if isinstance(value, np.ndarray):
+        return value
+    from scalc.runtime.backends.triton.convert import to_numpy
+
+    return np.array(to_numpy(value), copy=True)
 
 
 def _grad_norm(grads: dict[str, np.ndarray] | None) -> tuple[float, str | None]:

@@ -34,9 +34,9 @@ CHECK = ROOT / "tests" / "e2e" / "triton_interpret_check.py"
 pytest.importorskip("triton")
 
 
-def run_check(example: str, recipe: str, steps: int) -> list[dict]:
+def run_check(example: str, recipe: str, steps: int, *flags: str) -> list[dict]:
     proc = subprocess.run(
-        [sys.executable, str(CHECK), example, recipe, str(steps)],
+        [sys.executable, str(CHECK), example, recipe, str(steps), *flags],
         capture_output=True, text=True, check=False, timeout=900,
         env={**os.environ, "TRITON_INTERPRET": "1"},
     )  # fmt: skip
@@ -44,7 +44,7 @@ def run_check(example: str, recipe: str, steps: int) -> list[dict]:
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-CASES = [("mlp", "fp32"), ("mlp", "fp8"), ("gpt", "fp32"), ("gpt", "bf16"), ("gpt", "fp8"),
+CASES = [("mlp", "fp32"), ("mlp", "fp8"), ("mlp", "bf16"), ("gpt", "fp32"), ("gpt", "bf16"), ("gpt", "fp8"),
          ("gpt", "fp8-delayed")]  # fmt: skip
 
 
@@ -64,6 +64,12 @@ def test_training_on_triton_interpret_tracks_the_reference(example: str, recipe:
         assert abs(s["triton"] - s["reference"]) <= loss_bound * abs(s["reference"]), s
 
 
+def test_a_loaded_artifact_runs_the_kernels_it_carries() -> None:
+    first, *steps, _ = run_check("mlp", "fp8", 2, "--artifact")
+    assert first["output_rel"] == 0.0  # the mlp's fused groups round as the reference does
+    assert all(abs(s["triton"] - s["reference"]) <= 2.0**-8 * s["reference"] for s in steps)
+
+
 def test_train_gpt_example_runs_tiny_on_triton_interpret() -> None:
     def final(backend: str) -> dict[str, float]:
         proc = subprocess.run(
@@ -79,3 +85,30 @@ def test_train_gpt_example_runs_tiny_on_triton_interpret() -> None:
     tri, ref = final("triton-interpret"), final("reference")
     assert abs(tri["loss"] - ref["loss"]) <= 2.0**-8 * ref["loss"], (tri, ref)
     assert abs(tri["val_loss"] - ref["val_loss"]) <= 2.0**-8 * ref["val_loss"], (tri, ref)
+
+
+def test_the_session_api_works_with_parameters_and_state_on_the_device() -> None:
+    """Parameters and optimizer state stay on the kernels' device between steps
+    (runtime/backends/triton/buffers.py); what the session gives out is still NumPy,
+    checkpoints restore bit-exactly, and a skipped step puts the state back."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "e2e" / "triton_session_check.py")],
+        capture_output=True, text=True, check=False, timeout=900,
+        env={**os.environ, "TRITON_INTERPRET": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts == {
+        "params_read_only": True,
+        "params_numpy": True,
+        "grads_numpy": True,
+        "grads_names": ["b1", "b2", "w1", "w2"],
+        "step_count": 2,
+        "state_bytes_per_param": pytest.approx(facts["state_bytes_per_param"]),
+        "restored_exactly": True,
+        "same_loss_after_restore": True,
+        "skipped": True,
+        "warned": True,
+        "state_unchanged": True,
+    }
+    assert 12 < facts["state_bytes_per_param"] < 12.1  # AdamW fp32 + the amax histories

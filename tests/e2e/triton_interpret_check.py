@@ -5,13 +5,17 @@ numerics alone) and a last line with the parameters' largest difference. Started
 test_triton_interpret.py in its own process (the backend switches Triton to its
 interpreter, which must not leak into the cross-compile tests).
 
-    python tests/e2e/triton_interpret_check.py gpt fp8 3
+    python tests/e2e/triton_interpret_check.py gpt fp8 3 [--artifact]
+
+``--artifact`` saves the program and loads it back first, so the Triton session runs the
+modules the artifact carries.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +27,15 @@ import scalc  # noqa: E402
 from tests.lowering.groups import SMALL, _inputs, example_source  # noqa: E402
 
 
-def main(example: str, recipe: str, steps: int) -> None:
+def main(example: str, recipe: str, steps: int, through_artifact: bool = False) -> None:
     spec = {**SMALL[example], **({"LAYERS": 1} if example == "gpt" else {})}
     sizes = {k: v for k, v in spec.items() if k in ("B", "T")}
     consts = {k: v for k, v in spec.items() if k not in ("B", "T")}
     program = scalc.compile(example_source(example, **consts), recipe=recipe)
+    if through_artifact:  # the Triton session then runs the kernels the artifact carries
+        folder = Path(tempfile.mkdtemp()) / f"{example}.sclc.zip"
+        program.save(folder)
+        program = scalc.load(folder)
     ref = program.session(backend="reference", seed=0)
     tri = program.session(backend="triton-interpret", seed=0)
     rng = np.random.default_rng(7)
@@ -66,4 +74,4 @@ def _relative(a: object, b: object, name: str) -> float:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), "--artifact" in sys.argv[4:])

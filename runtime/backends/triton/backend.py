@@ -20,6 +20,7 @@ specialisation; the generated sources sit in the scalc kernel cache keyed by the
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -123,7 +124,31 @@ class TritonBackend:
         self.sources = _sources(program, self.plan)
 
     def env(self, rng: np.random.Generator) -> TritonEnv:
-        return TritonEnv(rng=rng, device=self.device)
+        """Parameters and state live on the device (`DeviceBuffers`)."""
+        from scalc.runtime.backends.triton.buffers import DeviceBuffers
+
+        return TritonEnv(
+            rng=rng,
+            device=self.device,
+            params=DeviceBuffers(self.device),  # type: ignore[arg-type]
+            state=DeviceBuffers(self.device),  # type: ignore[arg-type]
+        )
+
+    @staticmethod
+    def grad_norm(grads: dict[str, Any]) -> tuple[float, str | None]:
+        """The global L2 norm of device gradients (float64 sums, one sync), and the first
+        parameter whose gradient is not finite."""
+        import torch
+
+        squares = torch.stack([torch.dot(g.reshape(-1).double(), g.reshape(-1).double())
+                               for g in grads.values()]) if grads else None  # fmt: skip
+        total = float(squares.sum()) if squares is not None else 0.0
+        if math.isfinite(total):
+            return math.sqrt(total), None
+        for name, g in grads.items():
+            if not bool(torch.isfinite(g).all()):
+                return math.nan, name
+        return math.sqrt(total), None
 
     def executor(self, fn: func.FuncOp) -> Executor:
         """The executor of entry point ``fn``: one step per host op or kernel group."""
@@ -139,7 +164,9 @@ class TritonBackend:
             src = self.sources[(entry, group.name)]
             module = load(group.name, src.source)
             units.append((_launcher(module, group), group, src.inputs, src.outputs))
-        return GroupExecutor(fn, units, self.device)
+        # Gradients stay on the device for the optimizer (the session's grad norm and
+        # `sess.grads` read them there); every other result comes back as NumPy.
+        return GroupExecutor(fn, units, self.device, device_results=entry == "train_backward")
 
 
 def _host_step(table: dict[type[Operation], Any], op: Operation) -> Any:
@@ -193,16 +220,38 @@ class GroupExecutor(Executor):
     """An `Executor` over kernel groups: arguments come in as NumPy arrays (or the
     `KernelValue`s an earlier entry point saved), plain results go back as NumPy arrays."""
 
-    def __init__(self, fn: func.FuncOp, units: list[Unit], device: Any) -> None:
+    def __init__(
+        self, fn: func.FuncOp, units: list[Unit], device: Any, device_results: bool = False
+    ) -> None:
         super().__init__(fn, {}, units)
         self.device = device
+        self.device_results = device_results
 
     def run(self, env: Any, args: Any) -> list[Any]:
+        import torch
+
         from scalc.runtime.backends.triton.convert import to_numpy, to_torch
 
-        self.prepare(env, args)
-        wrapped = [
-            a if isinstance(a, KernelValue) else KernelValue(to_torch(a, self.device)) for a in args
-        ]
+        wrapped = []
+        for a in args:
+            if isinstance(a, KernelValue):
+                wrapped.append(a)
+            elif isinstance(a, torch.Tensor):
+                wrapped.append(KernelValue(a))
+            else:
+                wrapped.append(KernelValue(to_torch(a, self.device)))
+        # Sizes are bound and checked on NumPy arrays; a device tensor (a gradient) is
+        # checked through a stand-in of its shape and dtype, without a copy.
+        self.prepare(env, [_stand_in(a) if isinstance(a, torch.Tensor) else a for a in args])
         results = self.execute(env, wrapped)
+        if self.device_results:
+            return [r if r.scale is not None else r.data for r in results]
         return [r if r.scale is not None else to_numpy(r.data).copy() for r in results]
+
+
+def _stand_in(tensor: Any) -> np.ndarray:
+    """A zero-stride NumPy array with ``tensor``'s shape and dtype (for the input checks)."""
+    from scalc.runtime.backends.triton.convert import to_numpy
+
+    dtype = to_numpy(tensor.new_zeros(())).dtype
+    return np.broadcast_to(np.zeros((), dtype), tuple(tensor.shape))

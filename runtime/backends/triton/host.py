@@ -4,7 +4,8 @@ the scaled boundary, and views (reshape, transpose, slice, index), which are tor
 of the data: the kernels that read them take strides or make them contiguous.
 
 Each kernel is ``kernel(op, env, *operands) -> KernelValue`` like a reference kernel, on
-`KernelValue`s; semantics as the reference's (runtime/backends/reference/module.py,
+`KernelValue`s; parameters and state are read and written on the device
+(`DeviceBuffers`); semantics as the reference's (runtime/backends/reference/module.py,
 shape.py, scaled.py).
 """
 
@@ -18,8 +19,6 @@ from xdsl.ir import Operation
 
 from scalc.dialects import nn, scaled
 from scalc.lowering.codegen.abi import LARGEST, KernelValue, format_of_value, result_scales, torch_dtype
-from scalc.runtime.backends.reference.module import read, store
-from scalc.runtime.backends.triton.convert import to_numpy, to_torch
 
 HostKernel = Callable[..., Any]
 HOST: dict[type[Operation], HostKernel] = {}
@@ -43,24 +42,41 @@ def _round(x: torch.Tensor, fmt: str) -> torch.Tensor:
     return x.to(torch_dtype(fmt))
 
 
+def _read(table: Any, what: str, name: str) -> Any:
+    try:
+        return table.tensor(name)
+    except KeyError:
+        raise KeyError(f"{what} @{name} has no value in the environment") from None
+
+
+def _store(table: Any, what: str, name: str, value: KernelValue) -> None:
+    """``table[name] = value`` on the device; the shape must stay the declared one."""
+    old = table.tensor(name) if name in table else None
+    if old is not None and tuple(old.shape) != tuple(value.data.shape):
+        raise ValueError(
+            f"{what} @{name} has shape {tuple(old.shape)}, cannot store {tuple(value.data.shape)}"
+        )
+    table.set_tensor(name, value.data)
+
+
 @host(nn.GetParamOp)
 def get_param(op: nn.GetParamOp, env: Any) -> KernelValue:
-    return KernelValue(to_torch(read(env.params, "parameter", op.param.string_value()), env.device))
+    return KernelValue(_read(env.params, "parameter", op.param.string_value()))
 
 
 @host(nn.GetStateOp)
 def get_state(op: nn.GetStateOp, env: Any) -> KernelValue:
-    return KernelValue(to_torch(read(env.state, "state buffer", op.state.string_value()), env.device))
+    return KernelValue(_read(env.state, "state buffer", op.state.string_value()))
 
 
 @host(nn.SetParamOp)
 def set_param(op: nn.SetParamOp, env: Any, value: KernelValue) -> None:
-    store(env.params, "parameter", op.param.string_value(), to_numpy(value.data))
+    _store(env.params, "parameter", op.param.string_value(), value)
 
 
 @host(nn.SetStateOp)
 def set_state(op: nn.SetStateOp, env: Any, value: KernelValue) -> None:
-    store(env.state, "state buffer", op.state.string_value(), to_numpy(value.data))
+    _store(env.state, "state buffer", op.state.string_value(), value)
 
 
 @host(nn.ConstantOp)
