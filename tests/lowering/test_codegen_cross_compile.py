@@ -86,3 +86,23 @@ def test_every_generated_kernel_compiles_for_hopper_without_spills(example: str,
     print(f"{example} {recipe}: {len(specs)} distinct kernels compiled for sm_90, "
           f"{wgmma} FP8 gemms on wgmma")  # fmt: skip
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("example,recipe", [("gpt", "fp8"), ("mlp", "fp8-delayed")])
+def test_generated_kernels_compile_when_every_size_is_one(example: str, recipe: str) -> None:
+    """Triton specialises an integer argument equal to 1 into a constant (a batch of one,
+    one row, one head): every kernel must still compile then (``R.to(tl.float32)`` on a
+    constant would not)."""
+    failures = []
+    for fn, spec, _ in _specs(example, recipe).values():
+        signature = dict(spec["signature"])
+        constexprs = dict(spec["constexprs"])
+        for name in [k for k, t in signature.items() if t in ("i32", "i64")]:
+            del signature[name]
+            constexprs[name] = 1
+        aligned = tuple(a for a in spec.get("aligned", ()) if a in signature)
+        try:
+            compile_for_hopper(fn, signature, constexprs, aligned, **spec.get("options", {}))
+        except Exception as err:  # noqa: BLE001  (report every kernel that fails)
+            failures.append(f"{spec['kernel']}: {str(err).splitlines()[-1][:200]}")
+    assert not failures, "\n".join(failures)

@@ -44,6 +44,29 @@ def test_every_matmul_of_the_fp8_gpt_reads_f8_operands() -> None:
             assert str(operand.type.element_type).startswith("f8"), op
 
 
+def test_fp8_min_k_keeps_small_matmuls_in_the_compute_format() -> None:
+    """The small-K rule (docs/lowering.md): with ``fp8_min_k = 256`` the gpt's matmuls over
+    K = D = 128 and K = DH = 32 keep bf16 operands, those over K = MLP = 512 and over a
+    symbolic K (T, B*T: large) still read f8."""
+    import dataclasses
+
+    from scalc.driver import run_stages
+
+    recipe = dataclasses.replace(BUILTIN["fp8"], name="fp8-k256", fp8_min_k=256)
+    module = run_stages((REPO / "examples" / "gpt.scl").read_text(), GPT, "scaled", None, recipe).compilation.scaled
+    assert module is not None
+    seen = set()
+    for op in module.walk():
+        if not isinstance(op, scaled.MatmulOp):
+            continue
+        k = op.operands[0].type.get_shape()[-1]
+        formats = {str(v.type.element_type) for v in op.operands}
+        small = 0 <= k < 256  # a symbolic K is negative (DYNAMIC_INDEX)
+        assert (formats == {"bf16"}) == small, (k, formats)
+        seen.add((small, k))
+    assert {(True, 128), (True, 32), (False, 512)} <= seen and any(k < 0 for _, k in seen)
+
+
 def test_fp32_recipe_leaves_the_train_module_as_it_is() -> None:
     from scalc.driver import run_stages
 
@@ -78,6 +101,8 @@ def test_recipe_file_starts_from_a_builtin(tmp_path: Path) -> None:
         ("d.toml", 'matmul_grad = "f8E4M3"\n', "`matmul_grad` must be one of"),
         ("e.toml", "history = 0\n", "`history` must be in 1..4096"),
         ("f.toml", 'margin = "1"\n', "`margin` must be an integer"),
+        ("h.toml", "fp8_min_k = -1\n", "`fp8_min_k` must be in 0.."),
+        ("i.toml", "fp8_min_k = 2.5\n", "`fp8_min_k` must be an integer"),
         ("g.json", "[1, 2]", "a recipe file holds a table of fields"),
     ],
 )
