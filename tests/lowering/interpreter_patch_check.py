@@ -41,6 +41,36 @@ FORMATS = {
 
 
 @triton.jit
+def widen_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask).to(tl.float32), mask=mask)
+
+
+def to_numpy_format(x: torch.Tensor, name: str) -> np.ndarray:
+    import ml_dtypes
+
+    dtype = {"e4m3": ml_dtypes.float8_e4m3fn, "e5m2": ml_dtypes.float8_e5m2, "bf16": ml_dtypes.bfloat16}[name]
+    raw = torch.uint8 if name != "bf16" else torch.int16
+    return x.view(raw).numpy().view(dtype)
+
+
+def widen_every_value(name: str) -> dict:
+    """``x.to(tl.float32)`` of every bit pattern of the format against ml_dtypes' exact
+    values (what the GPU's conversion gives): subnormals, inf and NaN included."""
+    _, storage, _, _, _ = FORMATS[name]
+    width = torch.finfo(storage).bits
+    bits = torch.arange(2**width, dtype=torch.int64)
+    x = bits.to(torch.uint8).view(storage) if width == 8 else bits.to(torch.int16).view(storage)
+    y = torch.empty(2**width, dtype=torch.float32)
+    widen_kernel[(triton.cdiv(2**width, 1024),)](x, y, 2**width, BLOCK=1024)
+    want = value_of(to_numpy_format(x, name))
+    got = y.numpy()
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    return {"format": f"widen {name}", "patched": PATCH, "n": int(2**width), "mismatches": int((~same).sum())}
+
+
+@triton.jit
 def convert_kernel(x_ptr, y_ptr, n, DST: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
@@ -218,3 +248,5 @@ if __name__ == "__main__":
         print(json.dumps(check(name)), flush=True)
     for name in DOTS:
         print(json.dumps(check_dot(name)), flush=True)
+    for name in FORMATS:
+        print(json.dumps(widen_every_value(name)), flush=True)

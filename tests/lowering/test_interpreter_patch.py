@@ -87,7 +87,25 @@ def test_unpatched_interpreter_dot_differs(unpatched: dict, pair: str) -> None:
     assert r["mismatches"] > 0
 
 
-@pytest.mark.parametrize("method", ["create_fp_trunc", "create_dot"])
+WIDEN = ["widen e4m3", "widen e5m2", "widen bf16"]
+
+
+@pytest.mark.parametrize("name", WIDEN)
+def test_patched_interpreter_widens_every_value_exactly(patched: dict, name: str) -> None:
+    """``x.to(tl.float32)`` of every bf16 / FP8 bit pattern, as the GPU converts them."""
+    r = patched[name]
+    assert r["patched"] and r["n"] in (256, 65536)
+    assert r["mismatches"] == 0, r
+
+
+@pytest.mark.parametrize("name", WIDEN)
+def test_unpatched_interpreter_widens_some_values_wrongly(unpatched: dict, name: str) -> None:
+    """Triton 3.9: bf16 subnormals, e4m3 NaN (-> 480), e5m2 inf and NaN come out wrong."""
+    r = unpatched[name]
+    assert not r["patched"] and r["mismatches"] > 0, r
+
+
+@pytest.mark.parametrize("method", ["create_fp_trunc", "create_fp_ext", "create_dot"])
 def test_patch_fails_loudly_when_triton_changed(method: str) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"

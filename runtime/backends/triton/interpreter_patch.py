@@ -12,6 +12,9 @@ subprocess before any kernel runs. What the interpreter does and what the GPU do
 | fp32 -> fp8e5 | same | ``cvt.rn.satfinite.e5m2x2.f32``: RNE, ±57344 | RNE, ±57344 |
 | fp32 -> bf16 (``x.to(tl.bfloat16)``) | truncates (round toward zero) | ``cvt.rn.bf16.f32``: RNE, **no** satfinite: finite overflow -> ±inf | RNE, ±inf on overflow |
 
+| bf16 -> fp32 (``x.to(tl.float32)``) | 254 of the subnormals wrong (2^-133 -> 0, ...) | exact | exact |
+| fp8e4nv / fp8e5 -> fp32 | e4m3 NaN -> ±480, e5m2 ±inf and NaN -> finite values | exact | exact |
+
 (bf16: the GPU does not saturate, so neither does the patch; ``round_to(x, "bf16")`` would
 give ±max for a finite x beyond bf16's range, ~3.39e38: no kernel of ours gets there.)
 
@@ -28,10 +31,12 @@ sums are promoted, NUMERICS.md §5; the patch models the full-precision accumula
 kernels are specified to.) fp16, fp32 (``input_precision="ieee"``), fp64 and int8 dots go to
 the original, which is right for them.
 
-Three methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
+Four methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
 - ``create_fp_to_fp``: what ``tl.tensor.to`` calls for any cast to or from an fp8 type.
   Patched when the source is fp32, the target fp8e4nv / fp8e5 and the rounding RTNE (the
-  default); everything else goes to the original.
+  default), and when the source is fp8 and the target fp32 (exact); everything else goes
+  to the original.
+- ``create_fp_ext``: what ``.to`` calls for bf16 -> fp32. Patched for that (exact) only.
 - ``create_fp_trunc``: what ``.to`` calls for fp32 -> bf16 (and fp64/fp32 -> fp16...).
   Patched for fp32 -> bf16 only.
 - ``create_dot``: what ``tl.dot`` calls. Patched when both operands are bf16, fp8e4nv or
@@ -71,6 +76,7 @@ _DOT_EXACT = {
 PATCHED = (
     "InterpreterBuilder.create_fp_to_fp",
     "InterpreterBuilder.create_fp_trunc",
+    "InterpreterBuilder.create_fp_ext",
     "InterpreterBuilder.create_dot",
 )
 
@@ -90,9 +96,17 @@ def _fp32_to_bf16(data: np.ndarray) -> np.ndarray:
         return x.astype(ml_dtypes.bfloat16).view(np.uint16)
 
 
+def _exact_fp32(handle) -> _interp.TensorHandle:
+    """A bf16 / FP8 tensor's exact fp32 values (every one is representable: subnormals,
+    inf and NaN included, as the GPU's conversion gives them)."""
+    return _interp.TensorHandle(_dot_operand_fp32(handle), tl.float32)
+
+
 def _patched_create_fp_to_fp(original):
     def create_fp_to_fp(self, src, dst_type, rounding_mode):
         dst = dst_type.scalar
+        if src.dtype.scalar in _FP8 and dst == tl.float32:
+            return _exact_fp32(src)  # Triton 3.9: e4m3 NaN -> 480, e5m2 inf/NaN -> finite
         if (
             src.dtype.scalar == tl.float32
             and dst in _FP8
@@ -114,6 +128,16 @@ def _patched_create_fp_trunc(original):
 
     create_fp_trunc.scalc_original = original
     return create_fp_trunc
+
+
+def _patched_create_fp_ext(original):
+    def create_fp_ext(self, src, dst_type):
+        if src.dtype.scalar == tl.bfloat16 and dst_type.scalar == tl.float32:
+            return _exact_fp32(src)  # Triton 3.9 reads bf16 subnormals wrongly
+        return original(self, src, dst_type)
+
+    create_fp_ext.scalc_original = original
+    return create_fp_ext
 
 
 def _dot_operand_fp32(handle) -> np.ndarray:
@@ -144,7 +168,7 @@ def is_applied() -> bool:
 
 
 def apply() -> None:
-    """Patch the three methods (idempotent); `InterpreterPatchError` if any is missing."""
+    """Patch the four methods (idempotent); `InterpreterPatchError` if any is missing."""
     builder = getattr(_interp, "InterpreterBuilder", None)
     needed = ("TensorHandle", "_ir")
     missing = [n for n in needed if not hasattr(_interp, n)]
@@ -162,6 +186,7 @@ def apply() -> None:
         return
     builder.create_fp_to_fp = _patched_create_fp_to_fp(builder.create_fp_to_fp)
     builder.create_fp_trunc = _patched_create_fp_trunc(builder.create_fp_trunc)
+    builder.create_fp_ext = _patched_create_fp_ext(builder.create_fp_ext)
     builder.create_dot = _patched_create_dot(builder.create_dot)
 
 
