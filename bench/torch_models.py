@@ -17,18 +17,23 @@ scalc's loss, outputs, gradients and optimizer updates against these. The benchm
 owner of this module (it must run without the test suite); the tests import it from here,
 so there is one copy of the PyTorch models.
 
-The ``.scl`` helpers at the end read and rewrite ``const NAME = value`` lines, so a test
-can compile a smaller variant of the real example and still follow the file as it changes.
+``read_consts`` and ``with_consts`` (bench/scl_consts.py, re-exported here) read and
+rewrite ``const NAME = value`` lines, so a test can compile a smaller variant of the real
+example and still follow the file as it changes.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
+
+try:  # imported as bench.torch_models (the tests) or as torch_models (the bench scripts)
+    from bench.scl_consts import read_consts, with_consts
+except ImportError:
+    from scl_consts import read_consts, with_consts  # type: ignore[no-redef]
 
 Weights = Mapping[str, torch.Tensor]
 
@@ -116,43 +121,3 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 # --- reading and rewriting .scl constants --------------------------------------------------
 
-_CONST = re.compile(
-    r"^(?P<head>const\s+(?P<name>[A-Za-z_]\w*)\s*=\s*)(?P<value>[^#\n]*?)(?P<tail>\s*(#.*)?)$",
-    re.MULTILINE,
-)
-
-
-def read_consts(source: str) -> dict[str, int | float]:
-    """The ``const`` lines of ``source`` whose value is a plain number: ``{"D": 128, ...}``
-    (constants defined by expressions, such as ``DH = D / HEADS``, are left out)."""
-    values: dict[str, int | float] = {}
-    for m in _CONST.finditer(source):
-        text = m["value"].strip()
-        try:
-            values[m["name"]] = int(text)
-        except ValueError:
-            try:
-                values[m["name"]] = float(text)
-            except ValueError:
-                continue
-    return values
-
-
-def with_consts(source: str, **values: float) -> str:
-    """``source`` with the value of each ``const NAME = ...`` line in ``values`` replaced
-    (comments kept); a name without such a line is an error, so a renamed constant fails
-    loudly instead of leaving the full-size model in a test."""
-    seen: set[str] = set()
-
-    def replace(m: re.Match[str]) -> str:
-        name = m["name"]
-        if name not in values:
-            return m[0]
-        seen.add(name)
-        return f"{m['head']}{values[name]}{m['tail']}"
-
-    result = _CONST.sub(replace, source)
-    missing = sorted(set(values) - seen)
-    if missing:
-        raise KeyError(f"no `const` line for {', '.join(missing)}")
-    return result

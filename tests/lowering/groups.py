@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.scl_consts import with_consts
 from scalc.dialects import scaled
 from scalc.lowering.codegen import GenContext, KernelSource, generate_group, load
 from scalc.lowering.codegen.abi import KernelValue, format_of_value
@@ -48,11 +49,7 @@ the example's ``const`` declarations."""
 
 def example_source(example: str, **consts: int) -> str:
     """``examples/<example>.scl`` with ``const NAME = ...`` lines replaced for ``consts``."""
-    text = (EXAMPLES / f"{example}.scl").read_text()
-    for name, value in consts.items():
-        text, n = re.subn(rf"^const {name} = [^#\n]*", f"const {name} = {value} ", text, flags=re.M)
-        assert n == 1, f"no const {name} in {example}.scl"
-    return text
+    return with_consts((EXAMPLES / f"{example}.scl").read_text(), **consts)
 
 
 def _inputs(example: str, sizes: dict[str, int], consts: dict[str, int], rng: Any) -> dict:
@@ -194,44 +191,23 @@ def _recording(fn: Any, store: dict[Any, Any]) -> Any:
 def to_kernel_value(x: Any) -> KernelValue:
     """A reference value as a `KernelValue` on CPU (a copy: kernels never see the
     reference's arrays)."""
-    import torch
-
     if isinstance(x, ScaledArray):
         return KernelValue(to_torch(x.data), x.scale)
     return KernelValue(to_torch(np.asarray(x)), None)
 
 
 def to_torch(a: np.ndarray) -> Any:
-    import torch
+    """A copy of ``a`` as a CPU torch tensor (the runtime's conversion, on a copy)."""
+    from scalc.runtime.backends.triton import convert
 
-    a = np.array(a, copy=True, order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
-    name = a.dtype.name
-    views = {
-        "bfloat16": (np.uint16, torch.bfloat16),
-        "float8_e4m3fn": (np.uint8, torch.float8_e4m3fn),
-        "float8_e5m2": (np.uint8, torch.float8_e5m2),
-    }
-    if name in views:
-        raw, dtype = views[name]
-        return torch.from_numpy(a.view(raw).copy()).view(dtype)
-    return torch.from_numpy(a.copy())
+    return convert.to_torch(np.array(a, copy=True, order="C"), "cpu")
 
 
 def to_numpy(t: Any) -> np.ndarray:
-    """A torch tensor as a NumPy array in the matching ml_dtypes dtype."""
-    import ml_dtypes
-    import torch
+    """A torch tensor as a NumPy array in the matching ml_dtypes dtype (the runtime's)."""
+    from scalc.runtime.backends.triton import convert
 
-    t = t.detach().cpu().contiguous()
-    views = {
-        torch.bfloat16: (torch.uint16, ml_dtypes.bfloat16),
-        torch.float8_e4m3fn: (torch.uint8, ml_dtypes.float8_e4m3fn),
-        torch.float8_e5m2: (torch.uint8, ml_dtypes.float8_e5m2),
-    }
-    if t.dtype in views:
-        raw, dtype = views[t.dtype]
-        return t.view(raw).numpy().view(dtype)
-    return t.numpy()
+    return convert.to_numpy(t)
 
 
 def unpack(x: Any) -> tuple[np.ndarray, float | None]:
