@@ -50,8 +50,14 @@ CASES = [("mlp", "fp32"), ("mlp", "fp8"), ("mlp", "bf16"), ("gpt", "fp32"), ("gp
 
 @pytest.mark.parametrize("example,recipe", CASES)
 def test_training_on_triton_interpret_tracks_the_reference(example: str, recipe: str) -> None:
-    first, *steps, last = run_check(example, recipe, 3)
-    print(example, recipe, first, [(s["reference"], s["triton"]) for s in steps])
+    first, stats, *steps, last = run_check(example, recipe, 3)
+    print(example, recipe, first, stats, [(s["reference"], s["triton"]) for s in steps])
+    # Per-cast statistics (metrics["tensors"]): the same casts under the same names, with
+    # the same scales; the mlp's values are identical (its groups round as the reference's).
+    # A gpt gradient's amax is one element of a tensor carrying another draw of the FP8
+    # noise (measured: 8% at most, in train_backward's E5M2 casts; forward casts agree).
+    assert stats["same_names"] and stats["scales_differ"] <= stats["casts"] // 10, stats
+    assert stats["amax_rel"] <= (0.0 if example == "mlp" else 0.25), stats
     if recipe == "fp32":
         assert first["output_rel"] <= 1e-5
         loss_bound = 1e-5
@@ -65,7 +71,7 @@ def test_training_on_triton_interpret_tracks_the_reference(example: str, recipe:
 
 
 def test_a_loaded_artifact_runs_the_kernels_it_carries() -> None:
-    first, *steps, _ = run_check("mlp", "fp8", 2, "--artifact")
+    first, _, *steps, _ = run_check("mlp", "fp8", 2, "--artifact")
     assert first["output_rel"] == 0.0  # the mlp's fused groups round as the reference does
     assert all(abs(s["triton"] - s["reference"]) <= 2.0**-8 * s["reference"] for s in steps)
 

@@ -53,6 +53,9 @@ def main(example: str, recipe: str, steps: int, through_artifact: bool = False) 
         batch = _inputs(example, sizes, consts, rng)
         a = ref.train_step(**batch)
         b = tri.train_step(**batch)
+        if step == 0:
+            print(json.dumps(_stats_difference(a.metrics.get("tensors", {}),
+                                               b.metrics.get("tensors", {}))), flush=True)
         print(json.dumps({"step": step + 1, "reference": a.loss, "triton": b.loss,
                           "grad_norm_reference": a.metrics["grad_norm"],
                           "grad_norm_triton": b.metrics["grad_norm"]}), flush=True)
@@ -65,6 +68,22 @@ def main(example: str, recipe: str, steps: int, through_artifact: bool = False) 
         "params_max_rel": max(diffs.values()),
         "worst_param": max(diffs, key=diffs.get),
     }), flush=True)
+
+
+def _stats_difference(ref: dict, tri: dict) -> dict:
+    """Per-cast statistics of the first step on both backends: the same casts, and how far
+    apart their numbers are (scales: how many differ; the rest: largest difference)."""
+    same = sorted(ref) == sorted(tri)
+    out = {"stats": True, "casts": len(ref), "same_names": same, "scales_differ": 0,
+           "amax_rel": 0.0, "saturated": 0.0, "underflow": 0.0}
+    for name in ref if same else ():
+        r, t = ref[name], tri[name]
+        out["scales_differ"] += r["scale"] != t["scale"]
+        if r["amax"] > 0:
+            out["amax_rel"] = max(out["amax_rel"], abs(t["amax"] - r["amax"]) / r["amax"])
+        for key in ("saturated", "underflow"):
+            out[key] = max(out[key], abs(t[key] - r[key]))
+    return out
 
 
 def _relative(a: object, b: object, name: str) -> float:

@@ -51,9 +51,6 @@ class TritonEnv(RefEnv):
 
     device: Any = "cpu"
 
-    def __post_init__(self) -> None:
-        self.stats = None  # per-cast statistics are recorded by the reference backend only
-
 
 def cuda_available() -> bool:
     """Whether ``torch`` and ``triton`` import and a CUDA device is there."""
@@ -163,7 +160,7 @@ class TritonBackend:
                 continue
             src = self.sources[(entry, group.name)]
             module = load(group.name, src.source)
-            units.append((_launcher(module, group), group, src.inputs, src.outputs))
+            units.append((_launcher(module, src), group, src.inputs, src.outputs))
         # Gradients stay on the device for the optimizer (the session's grad norm and
         # `sess.grads` read them there); every other result comes back as NumPy.
         return GroupExecutor(fn, units, self.device, device_results=entry == "train_backward")
@@ -176,14 +173,21 @@ def _host_step(table: dict[type[Operation], Any], op: Operation) -> Any:
     return kernel
 
 
-def _launcher(module: Any, group: KernelGroup) -> Any:
+def _launcher(module: Any, src: KernelSource) -> Any:
+    """The step of a kernel group: its module's ``launch``, and for a cast group the
+    per-cast statistics the session reports (`stats.recorder`)."""
+    from scalc.runtime.backends.triton.stats import recorder
+
     launch = module.launch
+    record = recorder(src.group.ops, src.inputs, src.outputs) if src.group.kind == "cast" else None
 
     def step(tag: KernelGroup, env: TritonEnv, *args: KernelValue) -> Any:
         outs = tuple(launch(tag.ops, env.sizes, *args))
+        if record is not None:
+            record(env, args, outs)
         return outs[0] if len(outs) == 1 else outs
 
-    step.__name__ = f"launch_{group.name}"
+    step.__name__ = f"launch_{src.name}"
     return step
 
 
