@@ -144,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile FILE. With `-o OUT.sclc` (or OUT.sclc.zip) and no --emit, write "
         "the compiled artifact that scalc.load() reads; otherwise print the chosen stage: "
         "`ast` (the parsed program), `nn` (the MLIR module of plain tensor ops, the default), "
-        "`train` (forward, backward and optimizer step), `scaled` (after the --recipe) or "
-        "`kernels` (the plan of fused kernels).",
+        "`train` (forward, backward and optimizer step), `scaled` (after the --recipe), "
+        "`kernels` (the plan of fused kernels) or `triton` (the generated Triton source of "
+        "every kernel, each under a `# ===== triton/ENTRY/NAME.py =====` header).",
     )
     compile_.add_argument("file", metavar="FILE", help="the .scl program ('-' reads standard input)")
     compile_.add_argument(

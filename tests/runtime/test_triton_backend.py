@@ -57,3 +57,40 @@ def test_emit_triton_prints_every_generated_module() -> None:
     program = scalc.compile(ROOT / "examples" / "gpt.scl", recipe="fp8")
     assert len(headers) == len(program.kernel_texts())
     assert "@triton.jit" in proc.stdout and "tl.dot(" in proc.stdout
+
+
+UNSUPPORTED = (
+    "model m\ndim B\ninput x: f32[B, 8]\nparam w: f32[8, 8] = ones\n"
+    "output y = softmax(x @ w, axis = 0)\nloss = mean(y)\n"
+)
+"""A softmax over the batch axis: no row-wise kernel takes it (rows are the last axis)."""
+
+
+def test_a_program_without_kernels_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.scl"
+    path.write_text(UNSUPPORTED)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalc", "compile", str(path), "--emit", "triton"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"error: {path}: cannot generate Triton kernels for this program: "
+        "k2_rowwise_softmax: nn.softmax over axis 0, not the last"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_program_without_kernels_still_runs_on_the_reference(tmp_path: Path) -> None:
+    import numpy as np
+
+    program = scalc.compile(UNSUPPORTED)
+    assert program.kernel_error == "k2_rowwise_softmax: nn.softmax over axis 0, not the last"
+    assert program.kernel_texts() == {}
+    program.save(tmp_path / "m.sclc")
+    loaded = scalc.load(tmp_path / "m.sclc")
+    assert loaded.kernel_error == program.kernel_error
+    x = np.ones((2, 8), np.float32)
+    assert np.isfinite(loaded.session(backend="reference").train_step(x=x).loss)
+    with pytest.raises(BackendUnavailable, match="cannot run on the Triton backends: k2_rowwise_softmax"):
+        loaded.session(backend="triton")

@@ -103,6 +103,10 @@ class TritonBackend:
 
     def __init__(self, program: Program, interpret: bool) -> None:
         self.name = "triton-interpret" if interpret else "triton"
+        if program.kernel_error:  # the program first: no device can run it
+            raise BackendUnavailable(
+                f"this program cannot run on the Triton backends: {program.kernel_error}"
+            )
         if interpret:
             _enable_interpreter()
             self.device = "cpu"
@@ -194,10 +198,6 @@ def _launcher(module: Any, src: KernelSource) -> Any:
 def _sources(program: Program, plan: Any) -> dict[tuple[str, str], KernelSource]:
     """(entry, group name) -> its generated module: the artifact's text where it carries
     one (checked against the plan), else generated now."""
-    if program.kernel_error:
-        raise BackendUnavailable(
-            f"this program cannot run on the Triton backends: {program.kernel_error}"
-        )
     carried = program.kernel_texts()
     if carried:
         out: dict[tuple[str, str], KernelSource] = {}
