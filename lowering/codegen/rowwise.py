@@ -404,7 +404,7 @@ def _cross_entropy(group: KernelGroup, ctx: GenContext) -> Lowered:
         _row_hopper("cross_entropy_kernel", pointers, n),
         _hopper("mean_kernel", pointers, {"BLOCK": 1024}, 4, 0),
     ]
-    kernels = ["cross_entropy_kernel", "mean_kernel"]
+    kernels = ["logit_rows", "cross_entropy_kernel", "mean_kernel"]
     return Lowered(kernels, "cross_entropy", ["logits", "labels"], body, hopper)
 
 
@@ -427,7 +427,8 @@ def _cross_entropy_grad(group: KernelGroup, ctx: GenContext) -> Lowered:
                 "dloss_ptr": _triton(dloss), "grad_ptr": _triton(grad)}  # fmt: skip
     hopper = [_row_hopper("cross_entropy_grad_kernel", pointers, n)]
     params = ["logits", "labels", "dloss"]
-    return Lowered(["cross_entropy_grad_kernel"], "cross_entropy_grad", params, body, hopper)
+    kernels = ["logit_rows", "cross_entropy_grad_kernel"]
+    return Lowered(kernels, "cross_entropy_grad", params, body, hopper)
 
 
 def _embedding(group: KernelGroup, ctx: GenContext) -> Lowered:

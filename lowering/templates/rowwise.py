@@ -264,19 +264,14 @@ def layernorm_grad_params_kernel(
     tl.store(dbeta_ptr + cols, dbeta, mask=col_ok)
 
 
-# Implements: nn.cross_entropy, first pass: the per-row terms logsumexp - logit[label].
+# Shared by cross_entropy_kernel and cross_entropy_grad_kernel: program ``pid``'s rows of
+# logits (fp32 values), their labels as a one-hot mask, and the softmax pieces
+# exp(x - row max) and their row sums (1 on padding rows: no log(0), no 0 / 0).
 @triton.jit
-def cross_entropy_kernel(
-    logits_ptr,
-    labels_ptr,  # logits (R, C), unit column stride; labels (R,) i32 | i64
-    terms_ptr,  # (R,) fp32
-    R,
-    C,
-    stride_logits,
-    logits_scale,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
-):
+def logit_rows(
+    logits_ptr, labels_ptr, R, C, stride_logits, logits_scale,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
     pid = tl.program_id(0)
     rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.arange(0, BLOCK_N)
@@ -292,7 +287,26 @@ def cross_entropy_kernel(
     onehot = cols[None, :] == labels[:, None]
     row_max = tl.where(row_ok, tl.max(x, axis=1), 0.0)
     e = tl.exp(x - row_max[:, None])
-    denom = tl.where(row_ok, tl.sum(e, axis=1), 1.0)  # padding rows: no log(0)
+    denom = tl.where(row_ok, tl.sum(e, axis=1), 1.0)
+    return rows, cols, row_ok, in_bounds, x, onehot, row_max, e, denom
+
+
+# Implements: nn.cross_entropy, first pass: the per-row terms logsumexp - logit[label].
+@triton.jit
+def cross_entropy_kernel(
+    logits_ptr,
+    labels_ptr,  # logits (R, C), unit column stride; labels (R,) i32 | i64
+    terms_ptr,  # (R,) fp32
+    R,
+    C,
+    stride_logits,
+    logits_scale,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+):
+    rows, cols, row_ok, in_bounds, x, onehot, row_max, e, denom = logit_rows(
+        logits_ptr, labels_ptr, R, C, stride_logits, logits_scale, BLOCK_M, BLOCK_N
+    )
     lse = row_max + tl.log(denom)
     picked = tl.sum(tl.where(onehot & in_bounds, x, 0.0), axis=1)
     tl.store(terms_ptr + rows, lse - picked, mask=row_ok)
@@ -333,22 +347,9 @@ def cross_entropy_grad_kernel(
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = tl.arange(0, BLOCK_N)
-    row_ok = rows < R
-    in_bounds = row_ok[:, None] & (cols[None, :] < C)
-    x = tl.load(
-        logits_ptr + rows[:, None] * stride_logits + cols[None, :],
-        mask=in_bounds,
-        other=float("-inf"),
+    rows, cols, row_ok, in_bounds, x, onehot, row_max, e, denom = logit_rows(
+        logits_ptr, labels_ptr, R, C, stride_logits, logits_scale, BLOCK_M, BLOCK_N
     )
-    x = x.to(tl.float32) * logits_scale
-    labels = tl.load(labels_ptr + rows, mask=row_ok, other=0).to(tl.int32)
-    onehot = cols[None, :] == labels[:, None]
-    row_max = tl.where(row_ok, tl.max(x, axis=1), 0.0)
-    e = tl.exp(x - row_max[:, None])
-    denom = tl.where(row_ok, tl.sum(e, axis=1), 1.0)  # padding rows: no 0 / 0
     dloss = tl.load(dloss_ptr).to(tl.float32) * dloss_scale
     factor = tl.div_rn(dloss, tl.full([], R, tl.float32))  # fp32(dloss / R), as the reference
     g = (tl.div_rn(e, denom[:, None]) - onehot.to(tl.float32)) * factor
