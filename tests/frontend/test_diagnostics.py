@@ -1059,8 +1059,10 @@ def test_expression_nested_too_deeply_is_a_diagnostic_not_a_recursion_error() ->
 
 
 def test_expression_just_under_the_nesting_limit_compiles() -> None:
-    terms = " + ".join(["x"] * (MAX_NESTING - 5))
-    run_stages(f"input x: f32[2]\noutput y = {terms}\n", "t.scl", "nn")
+    count = MAX_NESTING - 5
+    terms = " + ".join(["x"] * count)
+    text = run_stages(f"input x: f32[2]\noutput y = {terms}\n", "t.scl", "nn").show()
+    assert text.count(" = nn.add ") == count - 1  # one add per `+`, none lost
 
 
 # ----------------------------------------------------------------------------- combinations
@@ -1148,7 +1150,9 @@ t.scl:2:5: error: `f` is declared to return f32[3], but returns f32[4]
 # ----------------------------------------------------------------------------- regressions
 def test_builtin_add_of_two_numbers_folds_like_plus() -> None:
     # Regression: `add(1, 2)` hit an `assert` in the elementwise rule (a Python crash).
-    run_stages("const A = add(1, 2)\ninput x: f32[A]\noutput y = x\n", "t.scl", "nn")
+    text = run_stages("const A = add(1, 2)\ninput x: f32[A]\noutput y = x\n", "t.scl", "nn").show()
+    plus = run_stages("const A = 1 + 2\ninput x: f32[A]\noutput y = x\n", "t.scl", "nn").show()
+    assert "%x: tensor<3xf32>" in text and text == plus
 
 
 def test_unary_builtin_of_an_int_parameter_is_folded_at_each_call() -> None:
@@ -1165,7 +1169,8 @@ output y = scale(x, 16)
 
 def test_sigmoid_of_a_large_negative_number_folds_to_zero() -> None:
     # Regression: the fold computed exp(1000) and reported "not a finite real number".
-    run_stages("const A = sigmoid(-1000.0)\n", "t.scl", "nn")
+    source = "const A = sigmoid(-1000.0)\ninput x: f32[2]\noutput y = x * A\n"
+    assert "nn.constant 0.000000e+00 : tensor<f32>" in run_stages(source, "t.scl", "nn").show()
 
 
 def test_nested_builtin_calls_evaluate_each_argument_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,11 +5,16 @@ FP8 operand pairs whose every fp32 partial sum is exact (so the GPU's result is 
 product in any summation order) and print one JSON line per pair: how many elements differ
 from the exact product. Started by test_interpreter_patch.py in a subprocess
 (``TRITON_INTERPRET=1`` must be set before ``triton`` is imported), once with ``--patch`` and
-once without, to show the patch is both needed and active.
+once without, to show the patch is both needed and active. Last, run an fp32 ``tl.dot`` on
+Gaussian values over many binades (no summation order is exact there) with A read from a
+row-major and from a column-major copy, and print whether the two agree bit for bit, how
+many elements differ from `interpreter_patch.fixed_order_dot` (computed here directly), and
+a digest of the bits, which the test compares across BLAS settings.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -243,6 +248,56 @@ def check_dot(name: str) -> dict:
     }
 
 
+@triton.jit
+def strided_dot_kernel(
+    a_ptr, b_ptr, c_ptr, out_ptr, stride_am, stride_ak,
+    M: tl.constexpr, N: tl.constexpr, K: tl.constexpr,
+):  # fmt: skip
+    offs_m, offs_n, offs_k = tl.arange(0, M), tl.arange(0, N), tl.arange(0, K)
+    a = tl.load(a_ptr + offs_m[:, None] * stride_am + offs_k[None, :] * stride_ak)
+    b = tl.load(b_ptr + offs_k[:, None] * N + offs_n[None, :])
+    acc = tl.load(c_ptr + offs_m[:, None] * N + offs_n[None, :])
+    acc = tl.dot(a, b, acc, input_precision="ieee")
+    tl.store(out_ptr + offs_m[:, None] * N + offs_n[None, :], acc)
+
+
+def check_fp32_dot_order() -> dict:
+    """fp32 ``acc + a @ b`` with ``a`` row-major and column-major: the patched dot gives one
+    result whatever the layout (and the machine: ``digest``), the fixed-order sum's."""
+    M, N, K = 16, 32, 64
+    rng = np.random.default_rng(2)
+
+    def gaussian(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape) * np.exp2(rng.integers(-8, 8, shape))).astype(np.float32)
+
+    a, b, c = gaussian(M, K), gaussian(K, N), gaussian(M, N)
+    a_col = np.asfortranarray(a)  # the same values, stored K-major
+    results = []
+    for stored in (a, a_col):
+        out = torch.empty((M, N), dtype=torch.float32)
+        view = torch.from_numpy(stored.ravel(order="K")).as_strided((M, K), (
+            stored.strides[0] // 4, stored.strides[1] // 4))  # fmt: skip
+        assert np.array_equal(view.numpy(), a)
+        strided_dot_kernel[(1,)](
+            view, torch.from_numpy(b), torch.from_numpy(c), out,
+            view.stride(0), view.stride(1), M=M, N=N, K=K,
+        )  # fmt: skip
+        results.append(out.numpy().copy())
+    # Imported after the kernels ran: importing the module applies the patch.
+    from scalc.runtime.backends.triton.interpreter_patch import fixed_order_dot
+
+    want = fixed_order_dot(a, b, c).view(np.uint32)
+    bits = [r.view(np.uint32) for r in results]
+    return {
+        "format": "dot fp32 order",
+        "patched": PATCH,
+        "n": int(want.size),
+        "layouts_identical": bool(np.array_equal(bits[0], bits[1])),
+        "mismatches": int(np.sum(bits[0] != want)),
+        "digest": hashlib.sha256(results[0].tobytes()).hexdigest(),
+    }
+
+
 if __name__ == "__main__":
     for name in FORMATS:
         print(json.dumps(check(name)), flush=True)
@@ -250,3 +305,4 @@ if __name__ == "__main__":
         print(json.dumps(check_dot(name)), flush=True)
     for name in FORMATS:
         print(json.dumps(widen_every_value(name)), flush=True)
+    print(json.dumps(check_fp32_dot_order()), flush=True)

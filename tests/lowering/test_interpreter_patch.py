@@ -10,16 +10,26 @@ sum is exact, so any summation order gives it); without it, the interpreter diff
 format and each operand pair. The second half is what makes the first
 mean something: if the patch stopped applying (Triton renamed the method, the cast took
 another path), the patched run would differ too and the test fails.
+
+fp32 dots are made order-independent rather than compared loosely: the patch sums every
+``tl.dot`` tile product in float64 in one fixed order and rounds once
+(`interpreter_patch.fixed_order_dot`), so a kernel's result is a function of the values it
+loads, not of their layout, the CPU's BLAS kernel or its threads. Checked here on Gaussian
+fp32 data over many binades (where summation order shows): the same bits from a row-major
+and a column-major operand, and under another OpenBLAS core type with one thread; the
+unpatched interpreter (NumPy's BLAS matmul) gives other bits.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.lowering.interpret import run_interpreted
@@ -85,6 +95,52 @@ def test_unpatched_interpreter_dot_differs(unpatched: dict, pair: str) -> None:
     print(json.dumps(r))
     assert not r["patched"]
     assert r["mismatches"] > 0
+
+
+# Another BLAS than this machine picks by default: a core type every x86-64 OpenBLAS build
+# has, one thread.
+OTHER_BLAS = {"OPENBLAS_CORETYPE": "Sandybridge", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_patched_fp32_dot_is_the_fixed_order_sum_in_any_layout(patched: dict) -> None:
+    r = patched["dot fp32 order"]
+    assert r["patched"] and r["n"] == 16 * 32
+    assert r["layouts_identical"], r
+    assert r["mismatches"] == 0, r
+
+
+def test_patched_fp32_dot_gives_the_same_bits_under_another_blas(patched: dict) -> None:
+    other = {r["format"]: r for r in run_interpreted(SCRIPT, "--patch", env=OTHER_BLAS)}
+    assert other["dot fp32 order"]["digest"] == patched["dot fp32 order"]["digest"]
+
+
+def test_unpatched_fp32_dot_is_not_the_fixed_order_sum(unpatched: dict) -> None:
+    """Triton 3.9 sums fp32 dots with NumPy's BLAS matmul: other bits on this data."""
+    r = unpatched["dot fp32 order"]
+    assert not r["patched"] and r["mismatches"] > 0, r
+
+
+def test_fixed_order_dot_is_within_one_rounding_of_the_exact_dot() -> None:
+    """``math.fsum`` gives each exact sum rounded once to float64; the fixed-order float64
+    sum is within ``K 2^-53 sum |a b|`` of it, and the final fp32 rounding adds half an fp32
+    step: the bound, checked element by element on strided and transposed operands."""
+    from scalc.runtime.backends.triton.interpreter_patch import fixed_order_dot
+
+    rng = np.random.default_rng(3)
+    M, N, K = 5, 7, 96
+    a = (rng.standard_normal((K, M)) * np.exp2(rng.integers(-20, 20, (K, M)))).astype(np.float32).T
+    b = (rng.standard_normal((K, 2 * N)) * 8).astype(np.float32)[:, ::2]
+    acc = rng.standard_normal((M, N)).astype(np.float32)
+    got = fixed_order_dot(a, b, acc)
+    assert got.dtype == np.float32 and got.shape == (M, N)
+    assert np.array_equal(got, fixed_order_dot(np.ascontiguousarray(a), b.copy(), acc))
+    for i in range(M):
+        for j in range(N):
+            terms = [float(a[i, k]) * float(b[k, j]) for k in range(K)] + [float(acc[i, j])]
+            exact = math.fsum(terms)
+            slack = K * 2.0**-53 * math.fsum(abs(t) for t in terms)
+            half_step = float(np.spacing(np.float32(abs(exact)))) / 2
+            assert abs(float(got[i, j]) - exact) <= half_step + slack, (i, j)
 
 
 WIDEN = ["widen e4m3", "widen e5m2", "widen bf16"]

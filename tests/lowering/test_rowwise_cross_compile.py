@@ -128,4 +128,6 @@ def test_kernels_compile_with_sizes_of_one() -> None:
         if "BLOCK" in kernel.arg_names:
             constexprs["BLOCK"] = 1024
         sig = {k: v for k, v in signature(kernel, "fp32").items() if k not in constexprs}
-        compile_for_hopper(kernel, sig, constexprs, (), num_warps=4)
+        compiled, log, _ = compile_for_hopper(kernel, sig, constexprs, (), num_warps=4)
+        assert f".entry {kernel.fn.__name__}(" in compiled.asm["ptx"]
+        assert compiled.asm["cubin"] and spill_bytes(log) == (0, 0), log

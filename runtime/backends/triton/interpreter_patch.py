@@ -1,7 +1,8 @@
 """Make Triton 3.9's CPU interpreter (``TRITON_INTERPRET=1``) convert fp32 -> f8E4M3FN,
 f8E5M2 and bf16, and multiply bf16 / FP8 operands in ``tl.dot``, the way an sm_90 GPU does,
-so cast and GEMM kernels can be checked bit for bit (casts) or up to fp32 summation order
-(dots) on CPU.
+and sum the products of ``tl.dot`` in one fixed order, so cast and GEMM kernels can be
+checked bit for bit (casts) or within the fp32 summation-order bound (dots) on CPU, with the
+same bits on every CPU.
 
 Import this module (``from scalc.runtime.backends.triton import interpreter_patch``; it patches on import) in the interpreter
 subprocess before any kernel runs. What the interpreter does and what the GPU does:
@@ -20,16 +21,25 @@ give ±max for a finite x beyond bf16's range, ~3.39e38: no kernel of ours gets 
 
 | ``tl.dot(a, b, acc)`` operands | interpreter (``create_dot``) | GPU (``wgmma`` / ``mma``) | patched |
 |---|---|---|---|
-| bf16 x bf16 | ``np.matmul`` of the raw uint16 storage: the bit patterns multiplied as integers (garbage) | exact products, fp32 accumulation | exact products, fp32 accumulation |
-| fp8 x fp8 | both converted to fp16 by ``_convert_float``, which misreads the E5M2 subnormals (2^-16 and 2^-15 become 0, 3 * 2^-16 becomes 2^-15); E4M3 converts exactly | exact products, fp32 accumulation | exact products, fp32 accumulation |
+| bf16 x bf16 | ``np.matmul`` of the raw uint16 storage: the bit patterns multiplied as integers (garbage) | exact products, fp32 accumulation | exact products, fixed-order sum |
+| fp8 x fp8 | both converted to fp16 by ``_convert_float``, which misreads the E5M2 subnormals (2^-16 and 2^-15 become 0, 3 * 2^-16 becomes 2^-15); E4M3 converts exactly | exact products, fp32 accumulation | exact products, fixed-order sum |
+| fp32 x fp32, fp16 x fp16 (``input_precision="ieee"``) | ``np.matmul`` (BLAS): the summation order depends on the operands' strides, the BLAS kernel chosen for the CPU and its threads | FMA chains in fp32, in an order of its own | exact products, fixed-order sum |
 
-Every bf16 and FP8 value is exact in fp32 and the product of two has at most 16
-significant bits, so converting both operands to fp32 (``ml_dtypes``, exact) and taking
-NumPy's fp32 ``matmul`` gives exact products summed in fp32: the GPU's result up to the
-order of the fp32 sums. (Hopper's FP8 ``wgmma`` keeps fewer accumulator bits unless partial
-sums are promoted, NUMERICS.md §5; the patch models the full-precision accumulation the
-kernels are specified to.) fp16, fp32 (``input_precision="ieee"``), fp64 and int8 dots go to
-the original, which is right for them.
+**The fixed-order sum.** Every bf16, fp16, FP8 and fp32 value is exact in float64 and so is
+the product of two (at most 2 x 24 significant bits), so the patched dot converts both
+operands to float64 (``ml_dtypes`` for the narrow formats, exact), adds the products one
+``k`` at a time in ascending order with elementwise float64 operations (each correctly
+rounded, whatever the SIMD width), adds the accumulator and rounds to fp32 once. The
+result is a function of the operand *values* alone: the same bits whether an operand was
+loaded from a transposed or strided layout, on any CPU, with any number of BLAS threads
+(nothing goes through BLAS). It is within one fp32 rounding (plus ``K 2^-53`` relative,
+the float64 sum) of the exact dot, so within the fp32 summation-order bound of any GPU
+order; bit-exact agreement with a GPU is not promised, as no fp32 summation order is.
+(Hopper's FP8 ``wgmma`` keeps fewer accumulator bits unless partial sums are promoted,
+NUMERICS.md §5; the patch models the full-precision accumulation the kernels are
+specified to.) fp64 and integer dots go to the original, which is right for them.
+`fixed_order_dot` is the function; tests/lowering/test_interpreter_patch.py checks it
+against layouts and BLAS settings.
 
 Four methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, nothing else:
 - ``create_fp_to_fp``: what ``tl.tensor.to`` calls for any cast to or from an fp8 type.
@@ -39,8 +49,11 @@ Four methods of ``triton.runtime.interpreter.InterpreterBuilder`` are wrapped, n
 - ``create_fp_ext``: what ``.to`` calls for bf16 -> fp32. Patched for that (exact) only.
 - ``create_fp_trunc``: what ``.to`` calls for fp32 -> bf16 (and fp64/fp32 -> fp16...).
   Patched for fp32 -> bf16 only.
-- ``create_dot``: what ``tl.dot`` calls. Patched when both operands are bf16, fp8e4nv or
-  fp8e5 (the kernels' operand types); everything else goes to the original.
+- ``create_dot``: what ``tl.dot`` calls. Patched when both operands are bf16, fp16,
+  fp8e4nv, fp8e5 or fp32 and the accumulator fp32 (every dot our kernels write; their fp32
+  dots are ``input_precision="ieee"``, and a TF32 dot, which the original interpreter does
+  not round to TF32 either, gets the same full-precision sum); everything else goes to the
+  original.
 
 The conversions use ``ml_dtypes`` (round to nearest even) after a NaN-keeping clip to the
 format's max (``np.clip`` keeps NaN; it also clips ±inf, which is what ``satfinite`` does).
@@ -55,7 +68,7 @@ import numpy as np
 import triton.language as tl
 from triton.runtime import interpreter as _interp
 
-__all__ = ["PATCHED", "InterpreterPatchError", "apply", "is_applied"]
+__all__ = ["PATCHED", "InterpreterPatchError", "apply", "fixed_order_dot", "is_applied"]
 
 
 class InterpreterPatchError(RuntimeError):
@@ -141,19 +154,48 @@ def _patched_create_fp_ext(original):
 
 
 def _dot_operand_fp32(handle) -> np.ndarray:
-    """The exact fp32 values of a bf16 / FP8 dot operand (the interpreter stores raw bits)."""
+    """The exact fp32 values of a bf16 / FP8 operand (the interpreter stores raw bits)."""
     np_type, bits = _DOT_EXACT[handle.dtype.scalar]
     return np.asarray(handle.data).astype(bits, copy=False).view(np_type).astype(np.float32)
 
 
+def _dot_operand_fp64(handle) -> np.ndarray:
+    """The exact float64 values of a dot operand of any type `create_dot` patches."""
+    if handle.dtype.scalar in _DOT_EXACT:
+        return _dot_operand_fp32(handle).astype(np.float64)
+    return np.asarray(handle.data).astype(np.float64)  # fp32 / fp16: stored as themselves
+
+
+def fixed_order_dot(a: np.ndarray, b: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """``acc + a @ b`` rounded once to fp32, the products summed in float64 in ascending
+    ``k`` with elementwise operations only: the bits depend on the values of ``a``, ``b``
+    and ``acc``, never on their strides, the CPU or BLAS (module docstring).
+
+    ``a``: [..., M, K], ``b``: [..., K, N], ``acc``: [..., M, N], any float dtypes whose
+    values float64 holds exactly."""
+    a64 = np.asarray(a, dtype=np.float64)
+    b64 = np.asarray(b, dtype=np.float64)
+    rows, cols = a64.shape[:-1] + (1,), b64.shape[:-2] + (1, b64.shape[-1])
+    total = np.zeros(np.broadcast_shapes(rows, cols))  # [..., M, N]
+    for k in range(a64.shape[-1]):
+        total += a64[..., :, k, None] * b64[..., None, k, :]
+    total += np.asarray(acc, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return total.astype(np.float32)
+
+
+_DOT_FLOAT = (*_DOT_EXACT, tl.float16, tl.float32)
+
+
 def _patched_create_dot(original):
     def create_dot(self, a, b, d, input_precision, max_num_imprecise_acc):
-        if a.dtype.scalar in _DOT_EXACT and b.dtype.scalar in _DOT_EXACT:
-            # Exact products, summed in fp32 (NumPy's float32 matmul), added to the accumulator.
-            product = np.matmul(_dot_operand_fp32(a), _dot_operand_fp32(b))
-            return _interp.TensorHandle(
-                (product + d.data).astype(d.data.dtype, copy=False), d.dtype.scalar
-            )
+        if (
+            a.dtype.scalar in _DOT_FLOAT
+            and b.dtype.scalar in _DOT_FLOAT
+            and d.dtype.scalar == tl.float32
+        ):
+            summed = fixed_order_dot(_dot_operand_fp64(a), _dot_operand_fp64(b), d.data)
+            return _interp.TensorHandle(summed, tl.float32)
         return original(self, a, b, d, input_precision, max_num_imprecise_acc)
 
     create_dot.scalc_original = original

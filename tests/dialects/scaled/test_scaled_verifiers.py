@@ -353,7 +353,10 @@ def test_matmul_takes_any_pair_of_f8_formats(lhs: object, rhs: object) -> None:
         f"%0 = scaled.matmul %a, %b : (!scaled.tensor<?x64x{lhs}>, "
         f"!scaled.tensor<64x16x{rhs}>) -> !scaled.tensor<?x16xbf16>",
     )
-    parse_module(text).verify()
+    module = parse_module(text)
+    module.verify()  # raises VerifyException if the pair is refused
+    (matmul,) = [op for op in module.walk() if op.name == "scaled.matmul"]
+    assert [str(v.type.element_type) for v in matmul.operands] == [str(lhs), str(rhs)]
 
 
 def test_every_scaled_op_has_an_invalid_case() -> None:
