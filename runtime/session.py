@@ -26,12 +26,13 @@ import numpy as np
 from scalc.diagnostics import InputError, ScalcError, did_you_mean
 from scalc.dialects import nn
 from scalc.runtime import checkpoint
-from scalc.runtime.backends.reference import REFERENCE, RefEnv
+from scalc.runtime.backends.base import Backend
+from scalc.runtime.backends.reference import REFERENCE
+from scalc.runtime.backends.reference.backend import ReferenceBackend
 from scalc.runtime.executor import Executor
 from scalc.runtime.inputs import convert, is_torch_tensor, like_torch, to_numpy
 
 if TYPE_CHECKING:
-    from scalc.runtime.backends.triton.backend import TritonBackend
     from scalc.runtime.program import Program
 
 BACKENDS = ("auto", "reference", "triton", "triton-interpret")
@@ -122,22 +123,17 @@ class Session:
     def __init__(self, program: Program, backend: str = "auto", seed: int = 0) -> None:
         self.program = program
         self.backend = resolve_backend(backend)
-        self._kernels = REFERENCE  # also initialises parameters and state on every backend
-        self._triton: TritonBackend | None = None
-        if self.backend == "reference":
-            self._env = RefEnv(rng=np.random.default_rng(seed))
-        else:
-            from scalc.runtime.backends.triton.backend import TritonBackend
-
-            self._triton = TritonBackend(program, interpret=self.backend == "triton-interpret")
-            self._env = self._triton.env(np.random.default_rng(seed))
+        self._backend = make_backend(program, self.backend)
+        self._env = self._backend.env(np.random.default_rng(seed))
         self._executors: dict[str, Executor] = {}
         self._pending: _Pending | None = None
+        self._step_count: int | None = None  # a host copy of the "step" state buffer
         for op in program.train.body.block.ops:
+            # The reference's initialisers, on every backend (the same draws from `rng`).
             if isinstance(op, nn.ParamOp):
-                self._env.params[op.sym_name.data] = self._kernels[nn.ParamOp](op, self._env)
+                self._env.params[op.sym_name.data] = REFERENCE[nn.ParamOp](op, self._env)
             elif isinstance(op, nn.StateOp):
-                self._env.state[op.sym_name.data] = self._kernels[nn.StateOp](op, self._env)
+                self._env.state[op.sym_name.data] = REFERENCE[nn.StateOp](op, self._env)
         self._freeze()
 
     # --- running ----------------------------------------------------------------------
@@ -185,10 +181,10 @@ class Session:
         """``step`` once the learning rate is checked (warnings point at the caller's caller)."""
         assert self._pending is not None
         pending, self._pending = self._pending, None
-        if self._triton is not None and pending.grads is not None:
-            norm, bad = self._triton.grad_norm(pending.grads)  # on the device
+        if pending.grads is None:
+            norm, bad = math.nan, None
         else:
-            norm, bad = _grad_norm(pending.grads)
+            norm, bad = self._backend.grad_norm(pending.grads)
         metrics: dict[str, float | int | TensorStats] = {
             "loss": pending.loss,
             "lr": rate,
@@ -218,8 +214,10 @@ class Session:
         args = [lr_array if s.grad is None else pending.grads[s.grad] for s in optimizer.args]
         update_stats = self._run(optimizer, args, stats=None)
         self._freeze()
+        if self._step_count is not None:  # @optimizer_step added 1 to the f32 "step" state
+            self._step_count = int(np.float32(self._step_count) + np.float32(1))
         metrics["step"] = self.step_count
-        metrics.update(descent_metrics(update_stats))
+        metrics.update(self._backend.descent_metrics(update_stats))
         return StepResult(pending.loss, metrics)
 
     # --- parameters and checkpoints ---------------------------------------------------
@@ -252,13 +250,16 @@ class Session:
         (empty when there is none). Parameters the loss does not depend on are absent."""
         if self._pending is None or self._pending.grads is None:
             return {}
-        return {name: _as_numpy(g) for name, g in self._pending.grads.items()}
+        return {name: self._backend.to_host(g) for name, g in self._pending.grads.items()}
 
     @property
     def step_count(self) -> int:
-        """Optimizer steps taken (skipped steps do not count)."""
-        value = self._env.state.get(STEP_STATE)
-        return 0 if value is None else int(value)
+        """Optimizer steps taken (skipped steps do not count). Read from the ``step`` state
+        buffer once, then counted on the host (a device backend keeps it on the device)."""
+        if self._step_count is None:
+            value = self._env.state.get(STEP_STATE) if STEP_STATE in self._env.state else None
+            self._step_count = 0 if value is None else int(value)
+        return self._step_count
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and state buffer: ``param/NAME``, ``state/NAME``."""
@@ -303,6 +304,7 @@ class Session:
         self._env.params.update(params)
         self._env.state.update(state)
         self._pending = None
+        self._step_count = None
 
     def _run(self, executor: Executor, args: list[Any], stats: TensorStats | None) -> list[Any]:
         """Run one entry point; its casts record their statistics into ``stats`` (``None``:
@@ -319,11 +321,7 @@ class Session:
     def _executor(self, entry: str) -> Executor:
         executor = self._executors.get(entry)
         if executor is None:
-            fn = self.program.entry(entry)
-            if self._triton is not None:
-                executor = self._triton.executor(fn)
-            else:
-                executor = Executor(fn, self._kernels)
+            executor = self._backend.executor(self.program.entry(entry))
             self._executors[entry] = executor
         return executor
 
@@ -369,40 +367,10 @@ class Session:
         )
 
 
-def descent_metrics(update_stats: list[np.ndarray]) -> dict[str, float]:
-    """What the stored weights really received (docs/collage.md), over all parameters:
-    ``edq`` = <θ_new - θ_old, -Δ> / ||Δ||² (1: nothing lost) and ``stalled``, the fraction
-    of elements whose intended update was non-zero but whose stored value did not change.
-    Each entry of ``update_stats`` is one parameter's ``nn.update_stats`` result."""
-    if not update_stats:
-        return {}
-    dot, norm2, stalled, nonzero = np.sum(np.stack(update_stats).astype(np.float64), axis=0)
-    return {
-        "edq": float(dot / norm2) if norm2 > 0 else 1.0,
-        "stalled": float(stalled / nonzero) if nonzero > 0 else 0.0,
-    }
+def make_backend(program: Program, backend: str) -> Backend:
+    """The backend named ``backend`` (already resolved: not ``auto``) for ``program``."""
+    if backend == "reference":
+        return ReferenceBackend()
+    from scalc.runtime.backends.triton.backend import TritonBackend
 
-
-def _as_numpy(value: Any) -> np.ndarray:
-    """A gradient as a NumPy array (a Triton backend keeps them as device tensors)."""
-    if isinstance(value, np.ndarray):
-        return value
-    from scalc.runtime.backends.triton.convert import to_numpy
-
-    return np.array(to_numpy(value), copy=True)
-
-
-def _grad_norm(grads: dict[str, np.ndarray] | None) -> tuple[float, str | None]:
-    """The global L2 norm of the gradients, and the first parameter with a non-finite one."""
-    if grads is None:
-        return math.nan, None
-    total = 0.0
-    for name, g in grads.items():
-        flat = g.reshape(-1)
-        square = float(np.dot(flat, flat))
-        if not math.isfinite(square):
-            if not np.isfinite(flat).all():
-                return math.nan, name
-            square = float(np.dot(flat.astype(np.float64), flat.astype(np.float64)))
-        total += square
-    return math.sqrt(total), None
+    return TritonBackend(program, interpret=backend == "triton-interpret")

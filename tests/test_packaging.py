@@ -31,3 +31,9 @@ def test_listed_packages_import_under_the_scalc_namespace() -> None:
 def test_grammar_ships_as_package_data() -> None:
     assert "*.lark" in CONFIG["package-data"]["scalc.frontend"]
     assert (ROOT / "scalc" / "frontend" / "scl.lark").exists()
+
+
+def test_the_gpu_extra_pins_the_torch_and_triton_the_tests_use() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = {r for r in extras["test"] if r.startswith(("torch", "triton"))}
+    assert set(extras["gpu"]) == pins and all("==" in r for r in pins), extras["gpu"]

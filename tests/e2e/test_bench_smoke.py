@@ -99,3 +99,25 @@ def test_gpu_bench_without_a_gpu_says_so() -> None:
     )
     assert run.returncode == 2
     assert "needs a CUDA GPU and none is available here (--smoke runs it" in run.stderr
+
+
+STEP_COST = ROOT / "bench" / "step_cost.py"
+
+
+def test_step_cost_bench_counts_a_step_and_writes_its_results(tmp_path: Path) -> None:
+    """``--smoke``: the tiny GPT in fp32, counted on triton-interpret; the printed line and
+    the JSON agree, and the model's assumptions are printed with the estimate."""
+    out = tmp_path / "cost.json"
+    run = subprocess.run(
+        [sys.executable, str(STEP_COST), "--smoke", "--json", str(out)],
+        check=False, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    (result,) = json.loads(out.read_text())["results"]
+    assert (result["config"], result["recipe"]) == ("tiny", "fp32")
+    steps = result["per_step"]
+    assert steps["launches"] > 0 and steps["host_reads"] >= 0
+    line = re.search(r"tiny fp32 +reads +(\d+) +launches +(\d+)", run.stdout)
+    assert line and (int(line[1]), int(line[2])) == (steps["host_reads"], steps["launches"])
+    assert "hbm_bytes_per_s=" in run.stdout and "ratio" in run.stdout
+    assert result["kernel_texts"] >= result["kernel_bodies"] > 0

@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +51,8 @@ class TritonEnv(RefEnv):
     """The reference environment plus the torch device the kernels run on."""
 
     device: Any = "cpu"
+    constants: dict[Any, Any] = field(default_factory=dict)
+    """Op -> its `KernelValue` on the device: each constant is made once per session."""
 
 
 def cuda_available() -> bool:
@@ -135,8 +138,28 @@ class TritonBackend:
             state=DeviceBuffers(self.device),  # type: ignore[arg-type]
         )
 
+    def descent_metrics(self, update_stats: Sequence[Any]) -> dict[str, float]:
+        """`ReferenceBackend.descent_metrics` of device results: the four sums in float64
+        on the device, one transfer."""
+        import torch
+
+        from scalc.runtime.backends.reference.backend import descent_from_sums
+
+        if not update_stats:
+            return {}
+        sums = torch.stack([s.reshape(-1).double() for s in update_stats]).sum(dim=0)
+        return descent_from_sums(*sums.tolist())
+
+    def to_host(self, value: Any) -> np.ndarray:
+        """A device tensor (or NumPy array) as a NumPy array the caller owns."""
+        from scalc.runtime.backends.triton.convert import to_numpy
+
+        if isinstance(value, np.ndarray):
+            return np.array(value, copy=True)
+        return np.array(to_numpy(value), copy=True)
+
     @staticmethod
-    def grad_norm(grads: dict[str, Any]) -> tuple[float, str | None]:
+    def grad_norm(grads: Mapping[str, Any]) -> tuple[float, str | None]:
         """The global L2 norm of device gradients (float64 sums, one sync), and the first
         parameter whose gradient is not finite."""
         import torch
@@ -165,9 +188,10 @@ class TritonBackend:
             src = self.sources[(entry, group.name)]
             module = load(group.name, src.source)
             units.append((_launcher(module, src), group, src.inputs, src.outputs))
-        # Gradients stay on the device for the optimizer (the session's grad norm and
-        # `sess.grads` read them there); every other result comes back as NumPy.
-        return GroupExecutor(fn, units, self.device, device_results=entry == "train_backward")
+        # Results handed from one entry point to the next (saved values, the loss,
+        # gradients, update statistics) stay on the device; only @forward's outputs,
+        # which go to the user, come back as NumPy.
+        return GroupExecutor(fn, units, self.device, device_results=entry != "forward")
 
 
 def _host_step(table: dict[type[Operation], Any], op: Operation) -> Any:
@@ -254,8 +278,8 @@ class GroupExecutor(Executor):
 
 
 def _stand_in(tensor: Any) -> np.ndarray:
-    """A zero-stride NumPy array with ``tensor``'s shape and dtype (for the input checks)."""
-    from scalc.runtime.backends.triton.convert import to_numpy
+    """A zero-stride NumPy array with ``tensor``'s shape and dtype (for the input checks),
+    made without touching the device."""
+    from scalc.runtime.backends.triton.convert import numpy_dtype
 
-    dtype = to_numpy(tensor.new_zeros(())).dtype
-    return np.broadcast_to(np.zeros((), dtype), tuple(tensor.shape))
+    return np.broadcast_to(np.zeros((), numpy_dtype(tensor.dtype)), tuple(tensor.shape))

@@ -58,6 +58,10 @@ class DeviceBuffers(MutableMapping[str, np.ndarray]):
         del self._tensors[name]
         self._arrays.pop(name, None)
 
+    def __contains__(self, name: object) -> bool:
+        # Mapping's default would call __getitem__, copying the tensor to the host.
+        return name in self._tensors
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
 

@@ -58,3 +58,23 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
         raw, dtype = back
         return t.view(raw).numpy().view(dtype)
     return t.numpy()
+
+
+
+_PLAIN = {
+    torch.float32: np.float32,
+    torch.float64: np.float64,
+    torch.float16: np.float16,
+    torch.int32: np.int32,
+    torch.int64: np.int64,
+    torch.int8: np.int8,
+    torch.uint8: np.uint8,
+    torch.bool: np.bool_,
+}
+
+
+def numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    """The NumPy dtype (ml_dtypes for bf16 and fp8) that `to_numpy` gives a tensor of
+    ``dtype``, without making one."""
+    back = _BACK.get(dtype)
+    return np.dtype(back[1] if back is not None else _PLAIN[dtype])

@@ -18,7 +18,13 @@ import torch
 from xdsl.ir import Operation
 
 from scalc.dialects import nn, scaled
-from scalc.lowering.codegen.abi import LARGEST, KernelValue, format_of_value, result_scales, torch_dtype
+from scalc.lowering.codegen.abi import (
+    LARGEST,
+    KernelValue,
+    format_of_value,
+    result_scales,
+    torch_dtype,
+)
 
 HostKernel = Callable[..., Any]
 HOST: dict[type[Operation], HostKernel] = {}
@@ -79,18 +85,32 @@ def set_state(op: nn.SetStateOp, env: Any, value: KernelValue) -> None:
     _store(env.state, "state buffer", op.state.string_value(), value)
 
 
+def _once(op: Operation, env: Any, make: Callable[[], KernelValue]) -> KernelValue:
+    """``make()`` the first time a session runs ``op``; the same device value after."""
+    value = env.constants.get(op)
+    if value is None:
+        value = env.constants[op] = make()
+    return value
+
+
 @host(nn.ConstantOp)
 def constant(op: nn.ConstantOp, env: Any) -> KernelValue:
     fmt = format_of_value(op.result)
-    return KernelValue(torch.tensor(op.value.value.data, dtype=torch_dtype(fmt), device=env.device))
+    return _once(op, env, lambda: KernelValue(
+        torch.tensor(op.value.value.data, dtype=torch_dtype(fmt), device=env.device)
+    ))  # fmt: skip
 
 
 @host(scaled.ConstantOp)
 def scaled_constant(op: Any, env: Any) -> KernelValue:
     """The value stored with the scale its rule gives (as the reference's ``mirrored``)."""
-    (scale,) = result_scales(op, (), ())
-    value = torch.tensor(op.value.value.data, dtype=torch.float32, device=env.device)
-    return KernelValue(_round(value / scale, format_of_value(op.result)), scale)
+
+    def make() -> KernelValue:
+        (scale,) = result_scales(op, (), ())
+        value = torch.tensor(op.value.value.data, dtype=torch.float32, device=env.device)
+        return KernelValue(_round(value / scale, format_of_value(op.result)), scale)
+
+    return _once(op, env, make)
 
 
 @host(scaled.FromTensorOp)
