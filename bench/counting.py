@@ -124,7 +124,7 @@ class StepCounter:
         def counted_run(fn_self: Any, *args: Any, grid: Any, warmup: Any, **kwargs: Any) -> Any:
             if not warmup and not counter._in_kernel:
                 names = fn_self.arg_names
-                values = [*args, *(kwargs[n] for n in names[len(args):] if n in kwargs)]
+                values = [*args, *(kwargs[n] for n in names[len(args) :] if n in kwargs)]
                 counter.launches.append(
                     Launch(fn_self.fn.__name__, _grid_key(grid), tuple(_arg_key(v) for v in values))
                 )
@@ -169,7 +169,9 @@ class StepCounter:
             nbytes = _nbytes(first)
             self.host_reads.append(HostRead(name, _caller(), nbytes))
             self.d2h_bytes += nbytes
-        elif name in ("tensor", "as_tensor") or (name in ("to", "cuda") and _to_device(args, kwargs)):
+        elif name in ("tensor", "as_tensor") or (
+            name in ("to", "cuda") and _to_device(args, kwargs)
+        ):
             self.h2d_copies += 1
             self.h2d_bytes += _nbytes(out)
         if isinstance(out, torch.Tensor) and _new_storage(out, args, kwargs):
@@ -197,7 +199,13 @@ def _grid_key(grid: Any) -> Any:
 def _arg_key(value: Any) -> Any:
     """A launch argument as a CUDA graph records it: a tensor by address and layout."""
     if isinstance(value, torch.Tensor):
-        return ("tensor", value.data_ptr(), tuple(value.shape), tuple(value.stride()), str(value.dtype))
+        return (
+            "tensor",
+            value.data_ptr(),
+            tuple(value.shape),
+            tuple(value.stride()),
+            str(value.dtype),
+        )
     if isinstance(value, int | float | bool | str) or value is None:
         return value
     return repr(value)
@@ -211,8 +219,10 @@ def _nbytes(value: Any) -> int:
 
 def _to_host(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     target = kwargs.get("device", args[1] if len(args) > 1 else None)
-    return isinstance(target, str | torch.device) and str(target).startswith("cpu") and (
-        isinstance(args[0], torch.Tensor) and args[0].device.type != "cpu"
+    return (
+        isinstance(target, str | torch.device)
+        and str(target).startswith("cpu")
+        and (isinstance(args[0], torch.Tensor) and args[0].device.type != "cpu")
     )
 
 

@@ -224,8 +224,13 @@ def device_seconds(program: Any, sizes: dict[str, int], eager_bf16: bool) -> flo
                 for op in ops:
                     if isinstance(op, matmuls):
                         fmt = str(op.operands[0].type.get_element_type())
-                        peak = MODEL["bf16_flops"] if eager_bf16 or fmt == "bf16" else (
-                            MODEL["fp8_flops"] if fmt.startswith("f8") else MODEL["fp32_flops"])
+                        peak = (
+                            MODEL["bf16_flops"]
+                            if eager_bf16 or fmt == "bf16"
+                            else (
+                                MODEL["fp8_flops"] if fmt.startswith("f8") else MODEL["fp32_flops"]
+                            )
+                        )
                         flops += _matmul_flops(op, dims, sizes) / peak
                 total += max(nbytes / MODEL["hbm_bytes_per_s"], flops)
     return total
@@ -290,7 +295,9 @@ def measure(config: str, recipe: str, compile_kernels: bool) -> dict[str, Any]:
 
 
 def print_result(r: dict[str, Any]) -> None:
-    s = {k: f"{v:.0f}" + ("+" if k in r["width_dependent"] else "") for k, v in r["per_step"].items()}
+    s = {
+        k: f"{v:.0f}" + ("+" if k in r["width_dependent"] else "") for k, v in r["per_step"].items()
+    }
     print(f"{r['config']:>5} {r['recipe']:<12} reads {s['host_reads']:>6}  launches "
           f"{s['launches']:>6}  torch ops {s['torch_ops']:>6}  allocs {s['allocations']:>6}"
           f"  h2d {s['h2d_bytes']:>9} B  d2h {s['d2h_bytes']:>9} B")  # fmt: skip
@@ -301,7 +308,8 @@ def print_result(r: dict[str, Any]) -> None:
     cold = f"{compiled['seconds']:.1f} s for {compiled['compiled']}" if compiled else "not measured"
     print(f"{'':>18} kernels: {r['kernel_texts']} texts, {r['kernel_bodies']} bodies; "
           f"cold sm_90 compile: {cold}")  # fmt: skip
-    print(f"{'':>18} H100 estimate {r['step_s'] * 1e3:.1f} ms/step (device {r['device_s'] * 1e3:.1f}"
+    step_ms, device_ms = r["step_s"] * 1e3, r["device_s"] * 1e3
+    print(f"{'':>18} H100 estimate {step_ms:.1f} ms/step (device {device_ms:.1f}"
           f" ms) vs torch eager bf16 {r['eager_bf16_s'] * 1e3:.1f} ms: ratio "
           f"{r['ratio_to_eager']:.2f}")  # fmt: skip
     if r["per_layer"]:
