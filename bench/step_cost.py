@@ -20,7 +20,8 @@ For each configuration (``tiny``: D=32, 2 heads, T=16, B=4; ``124m``: D=768, 12 
   texts (what Triton compiles and caches separately) and as distinct bodies once every
   name is blanked (what a canonical generator would compile);
 - **cold compile**: the distinct texts compiled for sm_90 (``triton.compile`` with a
-  ``GPUTarget("cuda", 90, 32)`` and an empty cache), one after another, in seconds;
+  ``GPUTarget("cuda", 90, 32)`` and an empty cache), one after another, in seconds; and
+  the time ``scalc.compile`` takes to compile the program and generate its kernels;
 - **H100 estimate**: a roofline model of the step (assumptions printed with it) against the
   same model of the same training step in torch eager bf16, as a ratio.
 
@@ -272,7 +273,10 @@ def measure(config: str, recipe: str, compile_kernels: bool) -> dict[str, Any]:
         # A count that changes with the width cannot be carried to another width: say so.
         wide = run_worker("counts", recipe, "1", str(2 * COUNT_WIDTH["D"]))
         width_dependent = sorted(k for k in per_step if wide[k] != one[k])
+    start = time.perf_counter()
     program = compile_program(consts, recipe)
+    program.kernel_texts()  # generated lazily: compiling includes generating the kernels
+    program_s = time.perf_counter() - start
     kernels = jit_kernels(program)
     texts = {(text, _key(entry)) for _, text, entry in kernels}
     bodies = {(blank_names(text, e["kernel"]), _key(e, name=False)) for _, text, e in kernels}
@@ -284,7 +288,7 @@ def measure(config: str, recipe: str, compile_kernels: bool) -> dict[str, Any]:
         "config": config, "recipe": recipe, "per_step": per_step,
         "per_layer": {k: two[k] - one[k] for k in per_step} if two is not one else None,
         "reads_by_place": one["reads_by_place"], "width_dependent": width_dependent,
-        "kernel_texts": len(texts), "kernel_bodies": len(bodies),
+        "kernel_texts": len(texts), "kernel_bodies": len(bodies), "program_compile_s": program_s,
         "device_s": device, "step_s": step_estimate(per_step, device),
         "eager_bf16_s": eager,
     }  # fmt: skip
@@ -307,7 +311,8 @@ def print_result(r: dict[str, Any]) -> None:
     compiled = r.get("cold_compile")
     cold = f"{compiled['seconds']:.1f} s for {compiled['compiled']}" if compiled else "not measured"
     print(f"{'':>18} kernels: {r['kernel_texts']} texts, {r['kernel_bodies']} bodies; "
-          f"cold sm_90 compile: {cold}")  # fmt: skip
+          f"cold sm_90 compile: {cold}; scalc.compile + kernel generation: "
+          f"{r['program_compile_s']:.1f} s")  # fmt: skip
     step_ms, device_ms = r["step_s"] * 1e3, r["device_s"] * 1e3
     print(f"{'':>18} H100 estimate {step_ms:.1f} ms/step (device {device_ms:.1f}"
           f" ms) vs torch eager bf16 {r['eager_bf16_s'] * 1e3:.1f} ms: ratio "

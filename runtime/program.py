@@ -118,15 +118,16 @@ class Program:
         self._kernels_made()
         write_artifact(path, self._manifest, self._files)
 
-    def session(self, backend: str = "auto", seed: int = 0) -> Session:
+    def session(self, backend: str = "auto", seed: int = 0, stats: bool = True) -> Session:
         """A fresh session: parameters from their ``init`` drawn with ``seed``, state zeros.
 
         ``backend``: ``"reference"`` (NumPy, everywhere), ``"triton"`` (the generated kernels
         on a CUDA GPU), ``"triton-interpret"`` (the same kernels on CPU under Triton's
         interpreter: slow, for tests and tiny models) or ``"auto"`` (``triton`` when a CUDA
-        GPU is there, else ``reference``).
+        GPU is there, else ``reference``). ``stats=False``: no per-cast statistics
+        (``metrics["tensors"]``), not even counted on the device.
         """
-        return Session(self, backend, seed)
+        return Session(self, backend, seed, stats=stats)
 
     # --- what the program declares ----------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,7 +73,6 @@ TensorStats = dict[str, dict[str, float]]
 """Per ``scaled.cast`` of a step: name -> ``{"scale", "amax", "saturated", "underflow"}``."""
 
 
-@dataclass(frozen=True)
 class StepResult:
     """One optimizer step: the loss before the update, metrics, and whether it was skipped.
 
@@ -81,11 +80,49 @@ class StepResult:
     casts (an fp8 recipe), ``tensors``: for each ``scaled.cast`` the step ran (forward and
     backward), keyed like ``train_forward/cast3:%x->f8E4M3FN``, its ``scale``, the
     ``amax`` of the value cast, and the fractions of ``saturated`` values (clipped to the
-    format's max) and of nonzero values flushed to zero (``underflow``)."""
+    format's max) and of nonzero values flushed to zero (``underflow``).
 
-    loss: float
-    metrics: dict[str, float | int | TensorStats] = field(default_factory=dict)
-    skipped: bool = False
+    The per-cast statistics and ``edq``/``stalled`` are read from the device when
+    ``metrics`` is first read (one transfer for the whole step, on a Triton backend), so a
+    loop that does not look at them does not wait for them."""
+
+    def __init__(
+        self,
+        loss: float,
+        metrics: dict[str, Any] | None = None,
+        skipped: bool = False,
+        deferred: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self._loss = loss
+        self._metrics: dict[str, Any] = dict(metrics or {})
+        self._skipped = skipped
+        self._deferred = deferred
+
+    @property
+    def loss(self) -> float:
+        return self._loss
+
+    @property
+    def skipped(self) -> bool:
+        return self._skipped
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        if self._deferred is not None:
+            deferred, self._deferred = self._deferred, None
+            self._metrics.update(deferred())
+        return self._metrics
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StepResult):
+            return NotImplemented
+        return (self.loss, self.skipped, self.metrics) == (other.loss, other.skipped, other.metrics)
+
+    __hash__ = None  # type: ignore[assignment]  (equal by value, and the metrics change)
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self._metrics.items() if k != "tensors"}
+        return f"StepResult(loss={self._loss!r}, skipped={self._skipped}, metrics={shown})"
 
 
 @dataclass
@@ -120,8 +157,12 @@ class Session:
     or a copy of its parameter (``init = "param"``).
     """
 
-    def __init__(self, program: Program, backend: str = "auto", seed: int = 0) -> None:
+    def __init__(
+        self, program: Program, backend: str = "auto", seed: int = 0, stats: bool = True
+    ) -> None:
         self.program = program
+        self.stats = bool(stats)
+        """Whether steps record per-cast statistics (``metrics["tensors"]``)."""
         self.backend = resolve_backend(backend)
         self._backend = make_backend(program, self.backend)
         self._env = self._backend.env(np.random.default_rng(seed))
@@ -159,14 +200,14 @@ class Session:
         forward = self._executor("train_forward")
         args, _ = self._arguments(forward, inputs)
         state_before = self._env.state.copy()  # kernels replace arrays, never write into them
-        stats: TensorStats = {}
+        stats: TensorStats | None = {} if self.stats else None
         loss_value, *saved = self._run(forward, args, stats)
         loss = float(loss_value)
         grads = None
         if math.isfinite(loss):
             backward = self._executor("train_backward")
             grads = dict(zip(backward.result_names, self._run(backward, saved, stats)))
-        self._pending = _Pending(loss, grads, stats, state_before)
+        self._pending = _Pending(loss, grads, stats or {}, state_before)
         return loss
 
     def step(self, lr: float | None = None) -> StepResult:
@@ -191,8 +232,6 @@ class Session:
             "step": self.step_count,
             "grad_norm": norm,
         }
-        if pending.stats:
-            metrics["tensors"] = pending.stats
         if not math.isfinite(pending.loss) or bad is not None:
             # State the step's entry points wrote (amax histories) goes back as it was.
             self._env.state.clear()
@@ -207,7 +246,8 @@ class Session:
                 SkippedStepWarning,
                 stacklevel=3,
             )
-            return StepResult(pending.loss, metrics, skipped=True)
+            deferred = self._backend.step_metrics(pending.stats, None)
+            return StepResult(pending.loss, metrics, skipped=True, deferred=deferred)
         assert pending.grads is not None
         optimizer = self._executor("optimizer_step")
         lr_array = np.asarray(rate, dtype=np.float32)
@@ -217,8 +257,8 @@ class Session:
         if self._step_count is not None:  # @optimizer_step added 1 to the f32 "step" state
             self._step_count = int(np.float32(self._step_count) + np.float32(1))
         metrics["step"] = self.step_count
-        metrics.update(self._backend.descent_metrics(update_stats))
-        return StepResult(pending.loss, metrics)
+        deferred = self._backend.step_metrics(pending.stats, update_stats)
+        return StepResult(pending.loss, metrics, deferred=deferred)
 
     # --- parameters and checkpoints ---------------------------------------------------
 

@@ -25,9 +25,12 @@ per-user folder in the temp directory) under a name with its hash and imports it
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -38,16 +41,20 @@ from types import ModuleType
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
+from scalc.diagnostics import ScalcError
 from scalc.lowering.partition import KernelGroup, KernelPlan
 from scalc.lowering.shapes import Dims, module_dims
 
 __all__ = [
     "GENERATORS",
     "GenContext",
+    "KernelCacheError",
     "KernelSource",
     "NotSupported",
     "boundary",
     "cache_dir",
+    "canonical_kernel_names",
+    "checked_cache_dir",
     "generate",
     "generate_group",
     "generator",
@@ -156,7 +163,41 @@ def generate_group(group: KernelGroup, ctx: GenContext) -> KernelSource:
     if group.kind not in GENERATORS:
         raise NotSupported(f"{group.name}: no generator for kind {group.kind!r}")
     inputs, outputs = boundary(group)
-    return KernelSource(group, GENERATORS[group.kind](group, ctx), inputs, outputs)
+    text = canonical_kernel_names(GENERATORS[group.kind](group, ctx), group.name)
+    return KernelSource(group, text, inputs, outputs)
+
+
+_JIT_DEF = re.compile(r"^@triton\.jit\ndef (\w+)\(", re.MULTILINE)
+
+
+def canonical_kernel_names(text: str, group_name: str) -> str:
+    """``text`` with every ``@triton.jit`` kernel named after the group (``k24_gemm_e4m3``,
+    ``k8_cast_e4m3_amax``) renamed by what it computes and its content: the group's number
+    dropped and a hash of the kernel's text (its own name blanked) appended,
+    ``gemm_e4m3_3f09a1c2``. Two groups that generate the same kernel then hold the same
+    text, which Triton compiles (and caches) once."""
+    prefix = re.sub(r"^k\d+_", "", group_name)
+    renames: dict[str, str] = {}
+    for match in _JIT_DEF.finditer(text):
+        name = match.group(1)
+        if not name.startswith(group_name):
+            continue  # a template's own helper: named by what it is already
+        body = _function_text(text, match.start()).replace(name, "KERNEL")
+        digest = hashlib.sha256(body.encode()).hexdigest()[:8]
+        renames[name] = f"{prefix}{name[len(group_name):]}_{digest}"
+    for old, new in renames.items():
+        text = re.sub(rf"\b{old}\b", new, text)
+    return text
+
+
+def _function_text(text: str, start: int) -> str:
+    """The decorated function that begins at ``start`` (up to the next top-level line)."""
+    end = re.compile(r"^\S", re.MULTILINE)
+    first_line_end = text.index("\n", text.index("def ", start))
+    following = end.search(text, first_line_end + 1)
+    while following is not None and text.startswith(")", following.start()):
+        following = end.search(text, following.start() + 1)  # a signature's closing line
+    return text[start : following.start() if following else len(text)]
 
 
 def generate(plan: KernelPlan, module: ModuleOp) -> dict[str, list[KernelSource]]:
@@ -172,15 +213,25 @@ def template_function(template: str, name: str) -> str:
     """The source text of function ``name`` (with its decorators) in
     ``lowering/templates/<template>.py``, read as text: generation needs no triton, and a
     generated module shares its kernel bodies with the template the template tests check."""
+    functions = _template_functions(template)
+    if name not in functions:
+        raise KeyError(f"no function {name} in lowering/templates/{template}.py")
+    return functions[name]
+
+
+@functools.cache
+def _template_functions(template: str) -> dict[str, str]:
+    """Name -> source text of every top-level function of a template file, parsed once
+    per process (generation copies them thousands of times for a large model)."""
     path = Path(__file__).resolve().parent.parent / "templates" / f"{template}.py"
     text = path.read_text()
-    tree = ast.parse(text)
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+    lines = text.splitlines()
+    out: dict[str, str] = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            lines = text.splitlines()[start - 1 : node.end_lineno]
-            return "\n".join(lines) + "\n"
-    raise KeyError(f"no function {name} in lowering/templates/{template}.py")
+            out[node.name] = "\n".join(lines[start - 1 : node.end_lineno]) + "\n"
+    return out
 
 
 def module_header(
@@ -213,6 +264,10 @@ def module_header(
     return [*lines, "import triton", "import triton.language as tl", "", "from scalc.lowering.codegen import abi"]
 
 
+class KernelCacheError(ScalcError):
+    """The kernel cache folder is not one scalc may import code from."""
+
+
 def cache_dir() -> Path:
     """``$SCALC_KERNEL_CACHE``, else ``<tmp>/scalc-kernels-<uid>``."""
     env = os.environ.get("SCALC_KERNEL_CACHE")
@@ -220,19 +275,51 @@ def cache_dir() -> Path:
     return Path(env) if env else Path(tempfile.gettempdir()) / f"scalc-kernels-{uid}"
 
 
+def checked_cache_dir() -> Path:
+    """`cache_dir`, made (mode 0700) if missing, and refused (`KernelCacheError`) unless it
+    is a folder of the current user that other users cannot write: scalc imports the
+    generated modules from it, so a folder someone else controls would run their code."""
+    folder = cache_dir()
+    hint = "set SCALC_KERNEL_CACHE to a folder of your own"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError as err:
+        raise KernelCacheError(f"cannot use the kernel cache {folder}: {err.strerror}; {hint}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise KernelCacheError(f"the kernel cache {folder} is not a folder; {hint}")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise KernelCacheError(
+            f"the kernel cache {folder} belongs to another user (uid {info.st_uid}), and scalc "
+            f"imports code from it; {hint}"
+        )
+    if info.st_mode & stat.S_IWOTH:
+        raise KernelCacheError(
+            f"the kernel cache {folder} can be written by every user (mode "
+            f"{stat.S_IMODE(info.st_mode):o}), and scalc imports code from it; run "
+            f"`chmod 700 {folder}` or {hint}"
+        )
+    return folder
+
+
 def load(name: str, source: str) -> ModuleType:
     """Write ``source`` to ``<cache>/<name>_<sha256[:16]>.py`` (atomically, once) and import
     it. Under ``TRITON_INTERPRET=1`` the module is imported under another name, so one
-    process can hold both the compiled and the interpreted kernels of one source."""
+    process can hold both the compiled and the interpreted kernels of one source.
+
+    Only ``source`` is ever imported: a file already there with other content (or a link)
+    is replaced, and the file is read back and compared just before the import. The folder
+    must be the user's own (`checked_cache_dir`)."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = checked_cache_dir()
     path = folder / f"{name}_{digest}.py"
-    if not path.exists() or path.read_text() != source:
+    if not _holds(path, source):
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             f.write(source)
         os.replace(tmp, path)
+        if not _holds(path, source):
+            raise KernelCacheError(f"{path} changed while scalc wrote it; not importing it")
     mode = "interpreted" if os.environ.get("TRITON_INTERPRET") == "1" else "compiled"
     module_name = f"scalc_generated.{mode}.{name}_{digest}"
     module = sys.modules.get(module_name)
@@ -243,3 +330,11 @@ def load(name: str, source: str) -> ModuleType:
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     return module
+
+
+def _holds(path: Path, source: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) whose text is ``source``."""
+    try:
+        return not path.is_symlink() and path.is_file() and path.read_text() == source
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -39,6 +39,8 @@ from scalc.dialects.scaled.types import ScaledTensorType
 
 __all__ = [
     "KernelValue",
+    "FLUSH_BELOW",
+    "FORMAT_MAX",
     "LARGEST",
     "TRITON_TYPE",
     "element_name",
@@ -92,6 +94,14 @@ TRITON_TYPE = {
 
 LARGEST = {"f8E4M3FN": 448.0, "f8E5M2": 57344.0, "bf16": 3.3895313892515355e38}
 """Largest finite value of each low-precision format (stores saturate to it)."""
+
+FORMAT_MAX = {**LARGEST, "f16": 65504.0, "f32": 3.4028234663852886e38}
+"""Largest finite value of every format (what a cast's statistics call saturated above)."""
+
+FLUSH_BELOW = {"f8E4M3FN": 2.0**-10, "f8E5M2": 2.0**-17, "bf16": 2.0**-134, "f16": 2.0**-25,
+               "f32": 0.0}  # fmt: skip
+"""A nonzero magnitude at or below this rounds to zero in each format (half its smallest
+subnormal: the tie goes to the even neighbour, zero); the reference's ``flush_below``."""
 
 
 def element_name(t: Attribute) -> str:

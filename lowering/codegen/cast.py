@@ -44,7 +44,13 @@ from scalc.lowering.codegen import (
     module_header,
     template_function,
 )
-from scalc.lowering.codegen.abi import LARGEST, TRITON_TYPE, format_of_value
+from scalc.lowering.codegen.abi import (
+    FLUSH_BELOW,
+    FORMAT_MAX,
+    LARGEST,
+    TRITON_TYPE,
+    format_of_value,
+)
 from scalc.lowering.partition import KernelGroup
 
 BLOCK = 1024
@@ -142,6 +148,7 @@ def generate_cast(group: KernelGroup, ctx: GenContext) -> str:
     rescale_cast = [op for op in (chain.rescale, chain.cast) if op is not None]
     comment = _kernel_comment(ctx, rescale_cast, "data * (x.scale / s), rounded once")
     parts.append(comment + _template("rescale_cast_kernel", renames))
+    parts.append(_template("cast_stats_of", renames))
     helpers = ["amax_of"] if chain.amax else []
     helpers += ["update_history"] if chain.update else []
     parts += [_template(name, renames) for name in [*helpers, "rescale_cast"]]
@@ -202,6 +209,9 @@ def _launch(
     values = _scale_lines(ctx, chain, body)
     body.append(f'out = abi.empty(data.shape, "{out_fmt}", data.device)')
     clamp = f", clamp={CLAMP_TO[out_fmt]!r}" if out_fmt in CLAMP_TO else ""
+    if chain.cast:  # the cast's statistics, counted by the kernel into `stats` if given
+        limits = (FORMAT_MAX[out_fmt], FLUSH_BELOW[out_fmt])
+        clamp += f", stats=stats, fmt_limits={limits!r}"
     if chain.rescale:
         body.append(f"rescale_cast(data, out, x_scale, scale{clamp})")
     else:
@@ -219,7 +229,7 @@ def _launch(
         f"{ctx.label(v)} as {n}" for v, n in zip(boundary(group)[0], params, strict=True)
     )
     doc = f'"""{group.name}: ({", ".join(ctx.label(v) for v in outputs)}) from ({named})."""'
-    signature = ", ".join(["ops", "sizes", *params])
+    signature = ", ".join(["ops", "sizes", *params, *(["*", "stats=None"] if chain.cast else [])])
     return "\n".join([f"def launch({signature}):", f"    {doc}", *(f"    {line}" for line in body)])
 
 
@@ -261,11 +271,16 @@ def _hopper(chain: CastChain, renames: dict[str, str], out_fmt: str) -> str:
             "options": options,
         })  # fmt: skip
     clamp = CLAMP_TO.get(out_fmt, 0.0)
-    signature = {"x_ptr": x_type, "out_ptr": f"*{TRITON_TYPE[out_fmt]}", "n": "i32"}
+    stats = chain.cast is not None  # compiled as a session runs it: with the statistics
+    signature = {"x_ptr": x_type, "out_ptr": f"*{TRITON_TYPE[out_fmt]}",
+                 "stats_ptr": "*i32" if stats else f"*{TRITON_TYPE[out_fmt]}", "n": "i32"}  # fmt: skip
+    limits = {"FMT_MAX": FORMAT_MAX[out_fmt] if stats else 0.0,
+              "FLUSH_BELOW": FLUSH_BELOW[out_fmt] if stats else 0.0}  # fmt: skip
     entries.append({
         "kernel": renames["rescale_cast_kernel"],
         "signature": {**signature, "ratio": "fp32", "in_scale": "fp32", "scale": "fp32"},
-        "constexprs": {"DIRECT": True, "CLAMP": clamp > 0, "OUT_MAX": clamp, "BLOCK": BLOCK},
+        "constexprs": {"DIRECT": True, "CLAMP": clamp > 0, "OUT_MAX": clamp, "STATS": stats,
+                       **limits, "BLOCK": BLOCK},  # fmt: skip
         "aligned": ("x_ptr", "out_ptr"),
         "options": options,
     })  # fmt: skip

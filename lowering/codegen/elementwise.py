@@ -146,6 +146,22 @@ class _Kernel:
     scopes: list[dict[tuple[SSAValue, Index, str], str]] = field(default_factory=lambda: [{}])
     taken: set[str] = field(default_factory=set)
     symbols: set[str] = field(default_factory=set)
+    names: dict[SSAValue, str] = field(default_factory=dict)
+    """Canonical names of the group's values inside the kernel (no SSA ids: the kernel's
+    text depends only on what it computes): the leaves' ``in<i>``, then ``t<j>``."""
+
+    def name_of(self, v: SSAValue) -> str:
+        if v in self.leaves:
+            return self.leaves[v].ident
+        if v not in self.names:
+            self.names[v] = f"t{len(self.names)}"
+        return self.names[v]
+
+    def describe(self, op: Operation) -> str:
+        """``t1 = scaled.add in0, t0 : !scaled.tensor<?x?x32xbf16>`` for a kernel comment."""
+        args = ", ".join(self.name_of(v) for v in op.operands)
+        res = ", ".join(self.name_of(r) for r in op.results)
+        return f"{res} = {op.name} {args} : {op.results[0].type}"
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -179,7 +195,7 @@ class _Kernel:
             name = self.load(self.leaves[v], index, guard)
         elif type(op) in EXPRESSIONS:
             args = [self.value(o, index, guard) for o in op.operands]
-            self.emit(f"# {self.ctx.describe(op)}")
+            self.emit(f"# {self.describe(op)}")
             name = self.assign(v, EXPRESSIONS[type(op)].format(*args))
         elif type(op) in INDEX_MAPS:
             name = INDEX_MAPS[type(op)](self, op, index, guard)
@@ -189,7 +205,7 @@ class _Kernel:
         return name
 
     def assign(self, v: SSAValue, expr: str) -> str:
-        name = self.fresh(f"v_{_ident(self.ctx.label(v))}")
+        name = self.fresh(f"v_{self.name_of(v)}")
         self.emit(f"{name} = {expr}")
         return name
 
@@ -248,8 +264,8 @@ def _axes(op: Operation) -> tuple[int, ...]:
 def _broadcast(k: _Kernel, op: Operation, index: Index, guard: str) -> str:
     (x,) = op.operands
     sub = k.broadcast_index(x, index)
-    k.emit(f"# {k.ctx.describe(op)}")
-    k.emit(f"#   {k.ctx.label(x)} at [{', '.join(sub)}]")
+    k.emit(f"# {k.describe(op)}")
+    k.emit(f"#   {k.name_of(x)} at [{', '.join(sub)}]")
     return k.value(x, sub, guard)
 
 
@@ -261,8 +277,8 @@ def _index_grad(k: _Kernel, op: Operation, index: Index, guard: str) -> str:
     if index[axis] == "0":  # a size-1 axis: the condition is known now
         return k.value(dy, sub, guard) if at == 0 else k.zeros(op.results[0])
     keep = k.fresh("keep")
-    k.emit(f"# {k.ctx.describe(op)}")
-    k.emit(f"#   {k.ctx.label(dy)} where i{axis} == {at}, else 0")
+    k.emit(f"# {k.describe(op)}")
+    k.emit(f"#   {k.name_of(dy)} where i{axis} == {at}, else 0")
     k.emit(f"{keep} = {index[axis]} == {at}")
     inner = k.value(dy, sub, f"{guard} & {keep}")
     return k.assign(op.results[0], f"tl.where({keep}, {inner}, 0.0)")
@@ -276,8 +292,8 @@ def _slice_grad(k: _Kernel, op: Operation, index: Index, guard: str) -> str:
     if coord == "0":
         raise NotSupported(f"{k.group.name}: {op.name} along a broadcast size-1 axis")
     stop = str(start + int(length)) if length.isdigit() else f"{start} + {length}"
-    k.emit(f"# {k.ctx.describe(op)}")
-    k.emit(f"#   {k.ctx.label(dy)} at {start} <= i{axis} < {stop}, else 0")
+    k.emit(f"# {k.describe(op)}")
+    k.emit(f"#   {k.name_of(dy)} at {start} <= i{axis} < {stop}, else 0")
     keep, shifted = k.fresh("keep"), k.fresh(f"j{axis}")
     if start == 0:
         k.emit(f"{keep} = {coord} < {stop}")
@@ -298,8 +314,8 @@ def _mean_grad(k: _Kernel, op: Operation, index: Index, guard: str) -> str:
     divisor = f"tl.cast({k.size(count)}, tl.float32)"
     if count.is_static:
         divisor = repr(float(count.value))
-    k.emit(f"# {k.ctx.describe(op)}")
-    k.emit(f"#   {k.ctx.label(dy)} broadcast, over the count of reduced elements")
+    k.emit(f"# {k.describe(op)}")
+    k.emit(f"#   {k.name_of(dy)} broadcast, over the count of reduced elements")
     inner = k.value(dy, k.broadcast_index(dy, index), guard)
     return k.assign(op.results[0], f"tl.div_rn({inner}, {divisor})")
 
@@ -310,8 +326,8 @@ def _max_grad(k: _Kernel, op: Operation, index: Index, guard: str) -> str:
     axes, dims = _axes(op), k.dims(x)
     count = product([dims[a] for a in axes])
     top, ties = k.fresh("top"), k.fresh("ties")
-    k.emit(f"# {k.ctx.describe(op)}")
-    k.emit(f"#   {k.ctx.label(dy)} split equally among the maxima of {k.ctx.label(x)}'s group")
+    k.emit(f"# {k.describe(op)}")
+    k.emit(f"#   {k.name_of(dy)} split equally among the maxima of {k.name_of(x)}'s group")
     k.emit(f"{top} = tl.full([BLOCK], float('-inf'), tl.float32)")
     k.emit(f"{ties} = tl.zeros([BLOCK], tl.float32)")
     # Two passes over the group, as the reference: its maximum (NaN if it holds one), then
@@ -384,7 +400,7 @@ def _leaves(group: KernelGroup, ctx: GenContext, root: SSAValue) -> dict[SSAValu
             walk(operand, direct and type(op) in EXPRESSIONS)
 
     walk(root, True)
-    idents = [_ident(ctx.label(v)) for v in inputs]
+    idents = [f"in{i}" for i in range(len(inputs))]  # canonical: by position, no SSA ids
     return {
         v: _Leaf(v, name, format_of_value(v), _is_scaled(v), v not in bent, len(ctx.dims[v]))
         for v, name in zip(inputs, idents, strict=True)
@@ -445,6 +461,11 @@ def generate_elementwise(group: KernelGroup, ctx: GenContext) -> str:
             f"# Implements the IR ops above in the index space of their root {ctx.label(root)}"
             f" {_shape_text(root_dims)}."
         ),
+        "# Inside the kernel: "
+        + ", ".join(f"{leaf.ident} = {ctx.label(v)}" for v, leaf in leaves.items())
+        + f"; out = {ctx.label(root)}"
+        + "".join(f", {name} = {ctx.label(v)}" for v, name in k.names.items())
+        + ".",
         "@triton.jit",
         f"def {group.name}(",
         *(f"    {', '.join(n for n, _ in params)},{comment}" for params, comment in signature),
@@ -486,8 +507,9 @@ def _signature(
         lines.append((params, v))
     out = [("ptr_out", f"*{TRITON_TYPE[format_of_value(root)]}")]
     lines.append((out + ([("inv_scale_out", "fp32")] if _is_scaled(root) else []), root))
+    names = {v: leaf.ident for v, leaf in leaves.items()} | {root: "out"}
     described = [
-        (params, f"  # {ctx.label(v)} {_shape_text(ctx.dims[v])} {format_of_value(v)}")
+        (params, f"  # {names[v]}: {_shape_text(ctx.dims[v])} {format_of_value(v)}")
         for params, v in lines
     ]
     return [*described, ([(f"size_{s}", "i32") for s in symbols] + [("n", "i32")], "")]

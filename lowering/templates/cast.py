@@ -79,11 +79,12 @@ def amax_kernel(x_ptr, partial_ptr, n, BLOCK: tl.constexpr):
 
 
 # Implements: scaled.rescale (data * x.scale / s, exact) and the cast of its result into
-# out's type (RNE; saturating).
+# out's type (RNE; saturating); with STATS, the cast's statistics of the same values.
 @triton.jit
 def rescale_cast_kernel(
     x_ptr,
     out_ptr,  # n elements each, x fp32 | bf16 | f16, out fp8 | bf16 | f16 | fp32
+    stats_ptr,  # STATS: int32[6], zeroed: counts of NaN, inf, > FMT_MAX, zero, <= FLUSH_BELOW; amax bits
     n,
     ratio,  # x.scale / s, a normal fp32 power of two (DIRECT)
     in_scale,
@@ -91,6 +92,9 @@ def rescale_cast_kernel(
     DIRECT: tl.constexpr,
     CLAMP: tl.constexpr,  # bf16 / f16 out: saturate finite values to ±OUT_MAX
     OUT_MAX: tl.constexpr,
+    STATS: tl.constexpr,
+    FMT_MAX: tl.constexpr,  # the output format's largest value and flush bound (STATS)
+    FLUSH_BELOW: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     pid = tl.program_id(0)
@@ -101,10 +105,30 @@ def rescale_cast_kernel(
         y = x * ratio  # a power of two: exact
     else:  # through the value, as the reference: (data * scale) / s, IEEE division
         y = tl.div_rn(x * in_scale, tl.zeros_like(x) + scale)
+    if STATS:  # what the cast does to y, as formats.cast_stats counts it
+        cast_stats_of(y, mask, stats_ptr, FMT_MAX, FLUSH_BELOW)
     if CLAMP:  # |y| < inf is false for NaN and ±inf, which the conversion keeps
         y = tl.where(tl.abs(y) < float("inf"), tl.clamp(y, -OUT_MAX, OUT_MAX), y)
     q = y.to(out_ptr.dtype.element_ty)  # sm_90 fp8: cvt.rn.satfinite.{e4m3,e5m2}x2.f32
     tl.store(out_ptr + offs, q, mask=mask)
+
+
+@triton.jit
+def cast_stats_of(y, mask, stats_ptr, FMT_MAX: tl.constexpr, FLUSH_BELOW: tl.constexpr):
+    """Add this program's counts of the values ``y`` a cast rounds (NaN, infinite, beyond
+    the format's max, zero, flushed to zero) to ``stats_ptr[0:5]`` and its NaN-propagating
+    max |y| to ``stats_ptr[5]`` (as int32 bits: non-negative floats order as their bits,
+    and a NaN's bits are above inf's)."""
+    a = tl.abs(y)
+    nan = (a != a) & mask  # noqa: PLR0124 (NaN test)
+    tl.atomic_add(stats_ptr + 0, tl.sum(nan.to(tl.int32), axis=0))
+    tl.atomic_add(stats_ptr + 1, tl.sum(((a == float("inf")) & mask).to(tl.int32), axis=0))
+    tl.atomic_add(stats_ptr + 2, tl.sum(((a > FMT_MAX) & mask).to(tl.int32), axis=0))
+    tl.atomic_add(stats_ptr + 3, tl.sum(((a == 0.0) & mask).to(tl.int32), axis=0))
+    tl.atomic_add(stats_ptr + 4, tl.sum(((a <= FLUSH_BELOW) & mask).to(tl.int32), axis=0))
+    top = tl.max(tl.where(mask, a, 0.0), axis=0)  # the GPU's max drops NaN: put it back
+    top = tl.where(tl.max(nan.to(tl.int32), axis=0) > 0, float("nan"), top)
+    tl.atomic_max(stats_ptr + 5, top.to(tl.int32, bitcast=True))
 
 
 def amax_of(data: torch.Tensor, scale: float) -> torch.Tensor:
@@ -118,11 +142,20 @@ def amax_of(data: torch.Tensor, scale: float) -> torch.Tensor:
 
 
 def rescale_cast(
-    data: torch.Tensor, out: torch.Tensor, in_scale: float, scale: float, clamp: float = 0.0
+    data: torch.Tensor,
+    out: torch.Tensor,
+    in_scale: float,
+    scale: float,
+    clamp: float = 0.0,
+    stats: torch.Tensor | None = None,
+    fmt_limits: tuple[float, float] = (0.0, 0.0),
 ) -> None:
     """Write ``round(data * in_scale / scale)`` into ``out`` (contiguous, ``data``'s shape),
     as ``scaled.rescale`` then ``scaled.cast``: ``clamp`` > 0 saturates finite values to
-    ±clamp first (bf16 / f16 ``out``; fp8 conversions saturate themselves)."""
+    ±clamp first (bf16 / f16 ``out``; fp8 conversions saturate themselves). With ``stats``
+    (a zeroed int32[6] tensor), the kernel also counts what the cast does (`cast_stats_of`)
+    against ``fmt_limits`` = (largest value, flush bound) of ``out``'s format; nothing is
+    read back."""
     n = data.numel()
     finite = math.isfinite(in_scale) and math.isfinite(scale)
     ratio = in_scale / scale if finite else math.nan
@@ -131,6 +164,7 @@ def rescale_cast(
     rescale_cast_kernel[grid](
         data,
         out,
+        out if stats is None else stats,  # not read without STATS
         n,
         ratio if direct else 1.0,
         in_scale,
@@ -138,6 +172,9 @@ def rescale_cast(
         DIRECT=direct,
         CLAMP=clamp > 0,
         OUT_MAX=clamp,
+        STATS=stats is not None,
+        FMT_MAX=fmt_limits[0],
+        FLUSH_BELOW=fmt_limits[1],
         BLOCK=BLOCK,
         num_warps=NUM_WARPS,
     )

@@ -4,13 +4,14 @@ interface that the NumPy reference (`ReferenceBackend`) and the Triton backends
 
 A backend makes the environment the kernels read and write (parameters, state, sizes), an
 `Executor` per entry point, and answers the few questions the session asks about a step's
-device values: the gradient norm (and which gradient is not finite), the optimizer's
-descent metrics, and a device value as a NumPy array when the user asks for one.
+device values: the gradient norm (and which gradient is not finite), the metrics a step
+leaves on the device (cast statistics, descent metrics: read when the user reads them),
+and a device value as a NumPy array when the user asks for one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,9 +39,15 @@ class Backend(Protocol):
         finite (``None`` if all are)."""
         ...
 
-    def descent_metrics(self, update_stats: Sequence[Any]) -> dict[str, float]:
-        """``edq`` and ``stalled`` (docs/collage.md) from the ``nn.update_stats`` results of
-        ``@optimizer_step``."""
+    def step_metrics(
+        self, recorded: dict[str, Any], update_stats: Sequence[Any] | None
+    ) -> Callable[[], dict[str, Any]]:
+        """The metrics a step leaves on the device, made when called (a device backend
+        reads them then, in one transfer): ``tensors`` from what the casts recorded in
+        ``env.stats`` (name -> ``{"scale", "amax", "saturated", "underflow"}``; absent if
+        nothing was recorded) and, from the ``nn.update_stats`` results of
+        ``@optimizer_step`` (``None`` for a skipped step), ``edq`` and ``stalled``
+        (docs/collage.md)."""
         ...
 
     def to_host(self, value: Any) -> np.ndarray:

@@ -21,12 +21,14 @@ SIZES = {"D": 32, "HEADS": 2, "LAYERS": 1, "MAX_T": 8}
 B, T = 2, 8
 
 
-def main(recipes: list[str]) -> None:
+def main(runs: list[str]) -> None:
+    """Each run is a recipe, or ``RECIPE:nostats`` for a session with ``stats=False``."""
     source = with_consts((ROOT / "examples" / "gpt.scl").read_text(), **SIZES)
     rng = np.random.default_rng(0)
-    for recipe in recipes:
+    for run in runs:
+        recipe, _, flag = run.partition(":")
         sess = scalc.compile(source, recipe=recipe, optimizer="adamw").session(
-            backend="triton-interpret", seed=0
+            backend="triton-interpret", seed=0, stats=flag != "nostats"
         )
 
         def batch() -> dict[str, np.ndarray]:
@@ -36,9 +38,12 @@ def main(recipes: list[str]) -> None:
         inputs = batch()
         with StepCounter() as counts:
             out = sess.train_step(**inputs)
+        with StepCounter() as reading:  # the metrics, read after the step
+            tensors = out.metrics.get("tensors", {})
         print(json.dumps({
-            "recipe": recipe, **counts.summary(), "loss": out.loss,
+            "recipe": run, **counts.summary(), "loss": out.loss,
             "reads": sorted(counts.reads_by_place().items()),
+            "casts": len(tensors), "metrics_reads": reading.summary()["host_reads"],
         }), flush=True)  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from scalc.lowering.codegen.abi import KernelValue
 from scalc.lowering.codegen.cast import cast_chain
 from scalc.lowering.partition import KernelGroup
 from scalc.runtime.backends.reference import RefEnv, evaluate
+from scalc.runtime.backends.triton import stats
 from scalc.runtime.scaled_array import ScaledArray
 from tests.lowering.groups import Step, record, to_kernel_value, to_numpy
 
@@ -62,14 +63,27 @@ def run(
         data = args[i].data.transpose(-1, -2).contiguous().transpose(-1, -2)
         assert not data.is_contiguous()
         args[i] = KernelValue(data, args[i].scale)
+    cast = stats.recorder(src.group.ops, src.inputs, src.outputs)
+    counts = stats.counts_buffer("cpu") if cast is not None else None
     start = time.perf_counter()
-    got = module.launch(src.group.ops, dict(step.sizes), *args)
+    extra = {} if counts is None else {"stats": counts}
+    got = module.launch(src.group.ops, dict(step.sizes), *args, **extra)
     seconds = time.perf_counter() - start
     saved, step.values = step.values, values
     try:
         reports = [step.compare(v, g) for v, g in zip(src.outputs, got, strict=True)]
     finally:
         step.values = saved
+    if cast is not None:  # the kernel's counts against the reference's cast_stats
+        name, x_index, out_index = cast
+        env = RefEnv()
+        reference(src.group, {v: values[v] for v in src.inputs}, env)
+        pending = stats.pending(counts, args[x_index], got[out_index])
+        got_stats, want_stats = stats.finish(counts.tolist(), pending.n, pending.scale), env.stats[name]
+        reports[out_index]["stats_equal"] = all(
+            _same(got_stats[k], want_stats[k]) for k in want_stats
+        ) and set(got_stats) == set(want_stats)
+        reports[out_index]["stats"] = [got_stats, want_stats]
     for value, g, report in zip(src.outputs, got, reports):
         report["scale_equal"] = _same(report["scale_ref"], report["scale_got"])
         report["bits_equal"] = _bits_equal(values[value], g.data)
@@ -97,11 +111,15 @@ def _bits_equal(ref: Any, got: Any) -> bool:
                 and np.array_equal(np.signbit(w[w == 0]), np.signbit(h[w == 0])))  # fmt: skip
 
 
-def reference(group: KernelGroup, inputs: dict[Any, Any]) -> dict[Any, Any]:
-    """The reference ops of ``group`` evaluated one by one from ``inputs``."""
+def reference(
+    group: KernelGroup, inputs: dict[Any, Any], env: RefEnv | None = None
+) -> dict[Any, Any]:
+    """The reference ops of ``group`` evaluated one by one from ``inputs`` (in ``env``,
+    whose ``stats`` collect the casts' statistics)."""
     values = dict(inputs)
+    env = env or RefEnv()
     for op in group.ops:
-        out = evaluate(op, RefEnv(), *[values[v] for v in op.operands])
+        out = evaluate(op, env, *[values[v] for v in op.operands])
         for r, v in zip(op.results, out if len(op.results) > 1 else (out,)):
             values[r] = v
     return values

@@ -3,7 +3,8 @@ without a GPU: the fp32 -> fp8 conversion is ``cvt.rn.satfinite.{e4m3,e5m2}x2.f3
 to nearest even, saturating: what ``round_to`` and the interpreter patch model) and no other
 fp8 conversion appears; a bf16 output is ``cvt.rn.bf16`` after the clamp (no ``.ftz``
 anywhere: subnormals are kept, as numpy keeps them); ``ptxas`` reports no spills. Both fp8
-formats, the path through the value (``DIRECT = False``), and the amax kernel.
+formats (with the cast statistics the kernel counts, ``STATS``), the path through the value
+(``DIRECT = False``), and the amax kernel.
 
 Spills come from the ``ptxas -v`` log Triton's ``make_cubin`` prints with
 ``knobs.nvidia.dump_ptxas_log`` (tests/lowering/hopper.py: ``n_spills`` needs a device).
@@ -22,10 +23,16 @@ PTX_NAME = {"fp8e4nv": "e4m3", "fp8e5": "e5m2"}
 BF16_MAX = 3.3895313892515355e38
 
 
+FMT_LIMITS = {"fp8e4nv": (448.0, 2.0**-10), "fp8e5": (57344.0, 2.0**-17), "bf16": (0.0, 0.0)}
+
+
 def compile_rescale_cast(out_type: str, direct: bool) -> tuple[dict[str, int], str]:
+    """With the cast statistics (``STATS``) for an fp8 output, as a session runs it."""
+    stats = out_type in PTX_NAME
     signature = {
         "x_ptr": "*bf16",
         "out_ptr": f"*{out_type}",
+        "stats_ptr": "*i32",
         "n": "i32",
         "ratio": "fp32",
         "in_scale": "fp32",
@@ -36,6 +43,9 @@ def compile_rescale_cast(out_type: str, direct: bool) -> tuple[dict[str, int], s
         "DIRECT": direct,
         "CLAMP": clamp,
         "OUT_MAX": BF16_MAX if clamp else 0.0,
+        "STATS": stats,
+        "FMT_MAX": FMT_LIMITS[out_type][0],
+        "FLUSH_BELOW": FMT_LIMITS[out_type][1],
         "BLOCK": BLOCK,
     }
     compiled, log, seconds = compile_for_hopper(

@@ -74,6 +74,7 @@ def _failures(runs: list[dict]) -> list[str]:
                 and o["bits_equal"]
                 and o.get("nonfinite_mismatches", 0) == 0
                 and o.get("kmajor_view", True)
+                and o.get("stats_equal", True)
             )
             if not ok:
                 bad.append(f"{run['case']}: {o}")
@@ -161,3 +162,15 @@ def test_cast_kernels_compile_for_hopper_with_satfinite_and_without_spills() -> 
             assert not f8, cvts
     print(f"{len(specs)} distinct cast kernels compiled, {fp8_outputs} with f8 outputs")
     assert fp8_outputs >= 2  # e4m3 and e5m2
+
+
+def test_the_kernels_cast_statistics_are_the_references(lines: list[dict]) -> None:
+    """Every run of a group with an fp8 cast counted its statistics in the kernel
+    (lowering/templates/cast.py ``cast_stats_of``): the numbers ``metrics["tensors"]``
+    reports are the reference's ``cast_stats`` exactly, on recorded data and on the edge
+    cases (NaN, inf, zeros, saturation)."""
+    counted = [o for r in lines if r.get("outputs") for o in r["outputs"] if "stats_equal" in o]
+    assert len(counted) >= 10
+    bad = [o["stats"] for o in counted if not o["stats_equal"]]
+    assert not bad, bad[:3]
+    assert any(o["stats"][1]["saturated"] > 0 for o in counted)  # the edge cases saturate

@@ -103,3 +103,19 @@ def test_a_skipped_step_leaves_the_amax_histories_alone(delayed: Program) -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not sess.train_step(x=X, y=Y).skipped
+
+
+def test_a_session_without_statistics_reports_no_casts(fp8: Program) -> None:
+    sess = fp8.session(seed=0, stats=False)
+    result = sess.train_step(x=X, y=Y)
+    assert "tensors" not in result.metrics and not sess.stats
+    # The same training: statistics only observe.
+    with_stats = fp8.session(seed=0).train_step(x=X, y=Y)
+    assert result.loss == with_stats.loss
+    assert result.metrics["grad_norm"] == with_stats.metrics["grad_norm"]
+
+
+def test_step_result_repr_does_not_read_the_statistics(fp8: Program) -> None:
+    result = fp8.session(seed=0).train_step(x=X, y=Y)
+    assert "tensors" not in repr(result) and "loss=" in repr(result)
+    assert "tensors" in result.metrics  # read now

@@ -4,7 +4,7 @@ Every kernel is the op's reference kernel (`REFERENCE`); values are NumPy arrays
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,14 @@ class ReferenceBackend:
             total += square
         return math.sqrt(total), None
 
-    def descent_metrics(self, update_stats: Sequence[np.ndarray]) -> dict[str, float]:
-        if not update_stats:
-            return {}
-        sums = np.sum(np.stack(update_stats).astype(np.float64), axis=0)
-        return descent_from_sums(*(float(v) for v in sums))
+    def step_metrics(
+        self, recorded: dict[str, Any], update_stats: Sequence[np.ndarray] | None
+    ) -> Callable[[], dict[str, Any]]:
+        metrics: dict[str, Any] = {"tensors": recorded} if recorded else {}
+        if update_stats:
+            sums = np.sum(np.stack(update_stats).astype(np.float64), axis=0)
+            metrics |= descent_from_sums(*(float(v) for v in sums))
+        return lambda: metrics  # computed already, as the kernels ran
 
     def to_host(self, value: Any) -> np.ndarray:
         return np.array(value, copy=True)

@@ -6,8 +6,10 @@ group (the artifact's ``triton/`` files, or freshly generated for a program comp
 this process) and makes one `Executor` per entry point whose steps are the groups: a
 generated kernel module's ``launch`` for a kernel group, the torch host ops of `host.py`
 for the ops of a host group. Values between steps are `KernelValue`s (torch data and a
-host-float scale); entry-point arguments and results cross as NumPy arrays, as with the
-reference backend, so the session does not care which backend runs.
+host-float scale). Inputs come in as NumPy arrays; what one entry point hands the next
+(saved values, the loss, gradients, update statistics) stays on the device, and only
+``@forward``'s outputs go back as NumPy. The session talks to it through the `Backend`
+interface (runtime/backends/base.py), as to the reference.
 
 ``triton`` needs CUDA: tensors live on the GPU, kernels are compiled by Triton on first
 use and cached on disk (Triton's cache, keyed by the source hash, the GPU and the
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -138,17 +140,14 @@ class TritonBackend:
             state=DeviceBuffers(self.device),  # type: ignore[arg-type]
         )
 
-    def descent_metrics(self, update_stats: Sequence[Any]) -> dict[str, float]:
-        """`ReferenceBackend.descent_metrics` of device results: the four sums in float64
-        on the device, one transfer."""
-        import torch
+    def step_metrics(
+        self, recorded: dict[str, Any], update_stats: Sequence[Any] | None
+    ) -> Callable[[], dict[str, Any]]:
+        """`Backend.step_metrics`: the casts' counts and the four descent sums stay on the
+        device until called, then come back in one transfer (`stats.resolve`)."""
+        from scalc.runtime.backends.triton import stats
 
-        from scalc.runtime.backends.reference.backend import descent_from_sums
-
-        if not update_stats:
-            return {}
-        sums = torch.stack([s.reshape(-1).double() for s in update_stats]).sum(dim=0)
-        return descent_from_sums(*sums.tolist())
+        return lambda: stats.resolve(recorded, update_stats)
 
     def to_host(self, value: Any) -> np.ndarray:
         """A device tensor (or NumPy array) as a NumPy array the caller owns."""
@@ -202,17 +201,22 @@ def _host_step(table: dict[type[Operation], Any], op: Operation) -> Any:
 
 
 def _launcher(module: Any, src: KernelSource) -> Any:
-    """The step of a kernel group: its module's ``launch``, and for a cast group the
-    per-cast statistics the session reports (`stats.recorder`)."""
-    from scalc.runtime.backends.triton.stats import recorder
+    """The step of a kernel group: its module's ``launch``; for a cast group whose cast's
+    statistics the session reports, with a counts buffer the kernel fills (`stats.py`),
+    kept pending in ``env.stats`` until the user reads the metrics."""
+    from scalc.runtime.backends.triton import stats
 
     launch = module.launch
-    record = recorder(src.group.ops, src.inputs, src.outputs) if src.group.kind == "cast" else None
+    cast = stats.recorder(src.group.ops, src.inputs, src.outputs) if src.group.kind == "cast" else None
 
     def step(tag: KernelGroup, env: TritonEnv, *args: KernelValue) -> Any:
-        outs = tuple(launch(tag.ops, env.sizes, *args))
-        if record is not None:
-            record(env, args, outs)
+        if cast is not None and getattr(env, "stats", None) is not None:
+            name, x_index, out_index = cast
+            counts = stats.counts_buffer(env.device)
+            outs = tuple(launch(tag.ops, env.sizes, *args, stats=counts))
+            env.stats[name] = stats.pending(counts, args[x_index], outs[out_index])
+        else:
+            outs = tuple(launch(tag.ops, env.sizes, *args))
         return outs[0] if len(outs) == 1 else outs
 
     step.__name__ = f"launch_{src.name}"

@@ -1,33 +1,50 @@
 """Per-cast statistics on the Triton backends: what ``metrics["tensors"]`` reports for each
-``scaled.cast`` (docs/runtime.md), computed on the device from a cast group's input and
-result, with the reference's definitions (`formats.cast_stats`) and names (`cast_name`), so
-``plot_scales.py`` and any user code read the same numbers on every backend.
+``scaled.cast`` (docs/runtime.md), with the reference's definitions (`formats.cast_stats`)
+and names (`cast_name`), so ``plot_scales.py`` and any user code read the same numbers on
+every backend.
 
-The cast's input (the rescaled data) is not materialised by the fused kernel; it is
-``x.data * (x.scale / s)`` for the group's input ``x`` and the cast's scale ``s``: exact,
-as both scales are powers of two. A few reductions on the device and one host read per
-cast, on top of the one the dynamic scale already costs.
+The cast kernel counts them itself, from the very values it rounds (``cast_stats_of`` in
+lowering/templates/cast.py): NaN, infinite, beyond the format's max, zero and flushed-to-
+zero counts and the NaN-propagating max magnitude, accumulated with atomics into one
+int32[6] device tensor per cast. Nothing is read back during the step: a `PendingCast`
+holds the tensor, and `resolve` turns all of a step's pending casts (and the optimizer's
+descent sums) into numbers with one device-to-host transfer, when the user first reads
+``metrics``. With
+``session(..., stats=False)`` nothing is counted at all.
 """
 
 from __future__ import annotations
 
 import math
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from xdsl.ir import SSAValue
 
 from scalc.dialects import scaled
-from scalc.lowering.codegen.abi import KernelValue, format_of_value
-from scalc.runtime.backends.reference.formats import format_of
+from scalc.lowering.codegen.abi import KernelValue
 from scalc.runtime.backends.reference.scaled import cast_name
 
 _THROUGH = (scaled.RescaleOp, scaled.TransposeOp)
 
 
+@dataclass(frozen=True)
+class PendingCast:
+    """One cast's statistics still on the device: ``counts`` (int32[6]: NaN, inf, over the
+    max, zero, flushed, amax bits), the number of values cast and the cast's scale."""
+
+    counts: Any
+    n: int
+    scale: float
+
+
 def recorder(ops: list[Any], inputs: list[SSAValue], outputs: list[SSAValue]) -> Any:
-    """``record(env, args, outs)`` for a cast group that holds a ``scaled.cast`` whose input
-    chain (through rescale / transpose) starts at a group input; else ``None``."""
+    """For a cast group that holds a ``scaled.cast`` whose input chain (through rescale /
+    transpose) starts at a group input: ``(name, x_index, out_index)``, the cast's name in
+    ``metrics["tensors"]`` and where its input and result are among the group's; else
+    ``None``."""
     casts = [op for op in ops if isinstance(op, scaled.CastOp)]
     if len(casts) != 1 or casts[0].results[0] not in outputs:
         return None
@@ -38,39 +55,51 @@ def recorder(ops: list[Any], inputs: list[SSAValue], outputs: list[SSAValue]) ->
         source = source.owner.operands[0]
     if source not in inputs:
         return None
-    x_index, out_index = inputs.index(source), outputs.index(cast.results[0])
-    name, fmt = cast_name(cast), format_of(format_of_value(cast.results[0]))
-
-    def record(env: Any, args: tuple[KernelValue, ...], outs: tuple[KernelValue, ...]) -> None:
-        if getattr(env, "stats", None) is None:
-            return
-        x, out = args[x_index], outs[out_index]
-        env.stats[name] = cast_stats(x, out.scale, fmt)
-
-    return record
+    return cast_name(cast), inputs.index(source), outputs.index(cast.results[0])
 
 
-def cast_stats(x: KernelValue, scale: float | None, fmt: Any) -> dict[str, float]:
-    """The reference's ``cast_stats`` of the data ``x.value / scale`` cast into ``fmt``."""
-    ratio = (x.scale or 1.0) / scale if scale else math.nan
-    a = (x.data.float() * ratio).abs().reshape(-1)
-    n = a.numel()
-    if n == 0:
-        return {"scale": float(scale or 0.0), "amax": 0.0, "saturated": 0.0, "underflow": 0.0}
-    nan = torch.isnan(a)
-    inf = torch.isinf(a)
-    zeros = a == 0
-    counts = torch.stack([
-        nan.sum(), inf.sum(), (a > fmt.max).sum(), zeros.sum(), (a <= fmt.flush_below).sum(),
-    ]).tolist()  # fmt: skip
-    top = float(a.max())  # NaN if a NaN is there (torch's max propagates it)
-    n_nan, n_inf, over, n_zero, flushed = (int(c) for c in counts)
+def counts_buffer(device: Any) -> Any:
+    """A zeroed int32[6] tensor for one cast's counts."""
+    return torch.zeros(6, dtype=torch.int32, device=device)
+
+
+def pending(counts: Any, x: KernelValue, out: KernelValue) -> PendingCast:
+    return PendingCast(counts, math.prod(x.shape), float(out.scale or 0.0))
+
+
+def resolve(casts: dict[str, Any], update_stats: Any = None) -> dict[str, Any]:
+    """A step's device metrics in one transfer: ``tensors`` (name -> ``{"scale", "amax",
+    "saturated", "underflow"}``) for the pending casts, and ``edq``/``stalled`` from the
+    optimizer's ``nn.update_stats`` (their four sums in float64), when given."""
+    from scalc.runtime.backends.reference.backend import descent_from_sums
+
+    waiting = [p for p in casts.values() if isinstance(p, PendingCast)]
+    parts = [torch.stack([p.counts for p in waiting]).double().reshape(-1)] if waiting else []
+    if update_stats:
+        sums = torch.stack([u.reshape(-1).double() for u in update_stats]).sum(dim=0)
+        parts.append(sums)
+    values = torch.cat(parts).tolist() if parts else []  # the one transfer
+    metrics: dict[str, Any] = {}
+    if casts:
+        rows = iter([[int(v) for v in values[6 * i : 6 * i + 6]] for i in range(len(waiting))])
+        metrics["tensors"] = {
+            k: finish(next(rows), p.n, p.scale) if isinstance(p, PendingCast) else p
+            for k, p in casts.items()
+        }
+    if update_stats:
+        metrics |= descent_from_sums(*values[6 * len(waiting) :])
+    return metrics
+
+
+def finish(counts: list[int], n: int, scale: float) -> dict[str, float]:
+    """The reference's ``cast_stats`` numbers from a cast kernel's counts."""
+    n_nan, n_inf, over, n_zero, flushed_or_zero, amax_bits = counts
+    top = struct.unpack("<f", struct.pack("<i", amax_bits))[0]
     finite = n - n_nan - n_inf
-    saturated = (over - n_inf) / finite if over and finite else 0.0
     nonzero = n - n_zero - n_nan
     return {
         "scale": float(scale),
-        "amax": math.nan if math.isnan(top) else top * float(scale),
-        "saturated": saturated,
-        "underflow": (flushed - n_zero) / nonzero if nonzero else 0.0,
+        "amax": math.nan if math.isnan(top) else top * scale,
+        "saturated": (over - n_inf) / finite if over and finite else 0.0,
+        "underflow": (flushed_or_zero - n_zero) / nonzero if nonzero else 0.0,
     }
