@@ -276,11 +276,12 @@ def _hopper(chain: CastChain, renames: dict[str, str], out_fmt: str) -> str:
                  "stats_ptr": "*i32" if stats else f"*{TRITON_TYPE[out_fmt]}", "n": "i32"}  # fmt: skip
     limits = {"FMT_MAX": FORMAT_MAX[out_fmt] if stats else 0.0,
               "FLUSH_BELOW": FLUSH_BELOW[out_fmt] if stats else 0.0}  # fmt: skip
+    constexprs = {"DIRECT": True, "CLAMP": clamp > 0, "OUT_MAX": clamp, "STATS": stats,
+                  **limits, "BLOCK": BLOCK}  # fmt: skip
     entries.append({
         "kernel": renames["rescale_cast_kernel"],
         "signature": {**signature, "ratio": "fp32", "in_scale": "fp32", "scale": "fp32"},
-        "constexprs": {"DIRECT": True, "CLAMP": clamp > 0, "OUT_MAX": clamp, "STATS": stats,
-                       **limits, "BLOCK": BLOCK},  # fmt: skip
+        "constexprs": constexprs,
         "aligned": ("x_ptr", "out_ptr"),
         "options": options,
     })  # fmt: skip
