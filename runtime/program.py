@@ -18,11 +18,13 @@ from xdsl.dialects.builtin import ModuleOp
 
 from scalc.diagnostics import ScalcError
 from scalc.dialects.context import print_module
+from scalc.lowering.codegen import ProgramKernels, program_kernels
 from scalc.runtime.artifact import (
     KERNEL_DIR,
     NN_FILE,
     RUN_FILE,
     TRAIN_FILE,
+    ArtifactError,
     make_manifest,
     read_artifact,
     write_artifact,
@@ -65,31 +67,56 @@ class Program:
         self._files = dict(files)
         self._manifest = manifest
         self._make_kernels: Callable[[], tuple[Sequence[KernelFile], str | None]] | None = None
+        self._kernels: ProgramKernels | None = None
+        self._loaded = False  # read from an artifact (which carries its kernel modules)
+        self._origin = "<program>"  # the artifact's path, for errors about what it carries
         self._entries = {
             op.sym_name.data: op for op in train.body.block.ops if isinstance(op, func.FuncOp)
         }
 
     @staticmethod
-    def from_modules(
-        run: ModuleOp,
-        train: ModuleOp,
-        nn: ModuleOp,
-        recipe: str = "fp32",
-        kernels: Callable[[], tuple[Sequence[KernelFile], str | None]] | None = None,
-    ) -> Program:
+    def from_modules(run: ModuleOp, train: ModuleOp, nn: ModuleOp, recipe: str = "fp32") -> Program:
         """The program that executes ``run`` (the scaled module), keeping the train and nn
-        modules it came from; the recipe (validated by the compiler) is recorded.
-        ``kernels`` makes the generated Triton modules (and says why there are none, if
-        so); it runs when they are first needed (``save``, a Triton session, ``manifest``),
-        so a program that only runs on the reference backend never pays for it."""
+        modules it came from; the recipe (validated by the compiler) is recorded. Its
+        Triton modules are generated when first needed (``save``, a Triton session,
+        ``manifest``), so a program that only runs on the reference backend never pays."""
         files = {
             RUN_FILE: print_module(run),
             TRAIN_FILE: print_module(train),
             NN_FILE: print_module(nn),
         }
         program = Program(run, files, make_manifest(run, files, recipe))
-        program._make_kernels = kernels
+        program._make_kernels = program._kernel_files
         return program
+
+    def kernels(self) -> ProgramKernels:
+        """The kernel plan and generated modules of the executed module, made once
+        (`program_kernels`: the pipeline ``--emit triton`` runs). For a loaded artifact
+        they are generated from its IR and must equal the modules it carries: scalc runs
+        only code it generates itself (`ArtifactError` otherwise)."""
+        if self._kernels is None:
+            made = program_kernels(self.train)
+            if self._loaded:  # the artifact's own kernels must be these
+                carried = self.kernel_texts()
+                _check_carried(made, carried, self._manifest.get("kernel_error"), self._origin)
+            self._kernels = made
+        return self._kernels
+
+    def _kernel_files(self) -> tuple[list[KernelFile], str | None]:
+        made = self.kernels()
+        label = made.plan.names.get
+        files = [
+            KernelFile(
+                entry,
+                src.name,
+                src.group.kind,
+                src.source,
+                tuple(label(v, "%?") for v in src.inputs),
+                tuple(label(v, "%?") for v in src.outputs),
+            )
+            for (entry, _), src in made.sources.items()
+        ]
+        return files, made.error
 
     def _kernels_made(self) -> None:
         """Add the generated Triton modules to the files and the manifest, once."""
@@ -111,7 +138,9 @@ class Program:
     def load(path: str | Path) -> Program:
         """Read an artifact; `ArtifactError` if it is missing, tampered or incompatible."""
         artifact = read_artifact(path)
-        return Program(artifact.train, artifact.files, artifact.manifest)
+        program = Program(artifact.train, artifact.files, artifact.manifest)
+        program._loaded, program._origin = True, str(path)
+        return program
 
     def save(self, path: str | Path) -> None:
         """Write the artifact: a directory, or a zip archive when ``path`` ends with ``.zip``."""
@@ -195,3 +224,28 @@ class Program:
     def __repr__(self) -> str:
         inputs = ", ".join(self.input_names)
         return f"Program(model={self.model!r}, recipe={self.recipe!r}, inputs=[{inputs}])"
+
+
+def _check_carried(
+    made: ProgramKernels,
+    carried: dict[tuple[str, str], str],
+    carried_error: str | None,
+    origin: str,
+) -> None:
+    """An artifact's kernel modules must be exactly what scalc generates from its IR."""
+    if made.error is not None or carried_error is not None:
+        if made.error != carried_error:
+            raise ArtifactError(
+                origin, f"the artifact says {carried_error!r} about its kernels, but scalc finds "
+                f"{made.error!r}: it was compiled by another scalc version; recompile it"
+            )
+        return
+    generated = {key: src.source for key, src in made.sources.items()}
+    for key in sorted(set(generated) | set(carried)):
+        if generated.get(key) != carried.get(key):
+            entry, name = key
+            raise ArtifactError(
+                origin, f"kernel {name} of @{entry} is not the code scalc generates from the "
+                "artifact's IR (edited, or written by another scalc version); scalc runs only "
+                "code it generates itself: recompile the artifact"
+            )

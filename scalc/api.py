@@ -68,37 +68,7 @@ def compile_program(
     assert compilation.scaled is not None and compilation.train is not None
     assert compilation.nn is not None
     scaled = compilation.scaled
-    return Program.from_modules(
-        scaled, compilation.train, compilation.nn, chosen.name, lambda: kernel_files(scaled)
-    )
-
-
-def kernel_files(module: Any) -> tuple[list[Any], str | None]:
-    """The generated Triton modules of the scaled ``module`` as artifact files, or none and
-    the reason (an op no generator handles yet: the program still runs on the reference
-    backend)."""
-    from scalc.lowering.codegen import NotSupported, generate
-    from scalc.lowering.partition import partition
-    from scalc.runtime.program import KernelFile
-
-    plan = partition(module)
-    try:
-        generated = generate(plan, module)
-    except NotSupported as err:
-        return [], str(err)
-    label = plan.names.get
-    return [
-        KernelFile(
-            entry,
-            src.name,
-            src.group.kind,
-            src.source,
-            tuple(label(v, "%?") for v in src.inputs),
-            tuple(label(v, "%?") for v in src.outputs),
-        )
-        for entry, sources in generated.items()
-        for src in sources
-    ], None
+    return Program.from_modules(scaled, compilation.train, compilation.nn, chosen.name)
 
 
 def load(path: str | Path) -> Program:

@@ -24,7 +24,7 @@ from scalc.frontend.build import build
 from scalc.frontend.check import check
 from scalc.frontend.parser import parse
 from scalc.frontend.program import ProgramInfo
-from scalc.lowering.codegen import KernelSource, NotSupported, generate
+from scalc.lowering.codegen import KernelSource, program_kernels
 from scalc.lowering.partition import KernelPlan, partition
 from scalc.passes.autodiff import differentiate
 from scalc.passes.optimizer import OptimizerConfig, add_optimizer
@@ -104,12 +104,13 @@ def _partition(c: Compilation) -> None:
 
 
 def _codegen(c: Compilation) -> None:
-    """Triton source for every kernel group (docs/lowering.md)."""
-    assert c.kernels is not None and c.scaled is not None
-    try:
-        c.triton = generate(c.kernels, c.scaled)
-    except NotSupported as err:
-        raise ScalcError(f"{c.file}: cannot generate Triton kernels for this program: {err}") from None
+    """Triton source for every kernel group (docs/lowering.md), by the one kernel pipeline
+    the compile API and the Triton backends use (`program_kernels`)."""
+    assert c.scaled is not None
+    made = program_kernels(c.scaled)
+    if made.error is not None:
+        raise ScalcError(f"{c.file}: {made.message()}")
+    c.kernels, c.triton = made.plan, made.by_entry()
 
 
 def _show_triton(c: Compilation) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.machinery
 import importlib.util
 import os
 import re
@@ -37,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
@@ -51,6 +53,7 @@ __all__ = [
     "KernelCacheError",
     "KernelSource",
     "NotSupported",
+    "ProgramKernels",
     "boundary",
     "cache_dir",
     "canonical_kernel_names",
@@ -60,6 +63,7 @@ __all__ = [
     "generator",
     "load",
     "module_header",
+    "program_kernels",
     "template_function",
 ]
 
@@ -209,6 +213,44 @@ def generate(plan: KernelPlan, module: ModuleOp) -> dict[str, list[KernelSource]
     }
 
 
+@dataclass
+class ProgramKernels:
+    """A scaled module's kernel plan and generated modules: what ``--emit triton`` prints,
+    what the artifact stores and what a Triton session runs, made once per program by
+    `program_kernels`. ``error`` says why there are no modules (an op no generator handles
+    yet); ``sources`` is then empty."""
+
+    plan: KernelPlan
+    sources: dict[tuple[str, str], KernelSource]
+    """(entry point, group name) -> the group's generated module, in plan order."""
+    error: str | None = None
+
+    def message(self) -> str:
+        """The one wording of why there are no kernels (the CLI, the API and the Triton
+        sessions say the same)."""
+        return f"cannot generate Triton kernels for this program: {self.error}"
+
+    def by_entry(self) -> dict[str, list[KernelSource]]:
+        out: dict[str, list[KernelSource]] = {}
+        for (entry, _), src in self.sources.items():
+            out.setdefault(entry, []).append(src)
+        return out
+
+
+def program_kernels(module: ModuleOp) -> ProgramKernels:
+    """Partition ``module`` and generate every non-host group (the one kernel pipeline: the
+    driver's ``triton`` stage, the compile API and the Triton backends all use it)."""
+    from scalc.lowering.partition import partition
+
+    plan = partition(module)
+    try:
+        generated = generate(plan, module)
+    except NotSupported as err:
+        return ProgramKernels(plan, {}, str(err))
+    sources = {(entry, s.name): s for entry, srcs in generated.items() for s in srcs}
+    return ProgramKernels(plan, sources)
+
+
 def template_function(template: str, name: str) -> str:
     """The source text of function ``name`` (with its decorators) in
     ``lowering/templates/<template>.py``, read as text: generation needs no triton, and a
@@ -324,12 +366,29 @@ def load(name: str, source: str) -> ModuleType:
     module_name = f"scalc_generated.{mode}.{name}_{digest}"
     module = sys.modules.get(module_name)
     if module is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
+        loader = _SourceOnly(module_name, str(path), source)
+        spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     return module
+
+
+class _SourceOnly(importlib.machinery.SourceFileLoader):
+    """Imports the module from its source, never from a cached ``.pyc`` (a ``__pycache__``
+    file is not checked against the source it claims to be), and only if the file still
+    holds ``source``."""
+
+    def __init__(self, fullname: str, path: str, source: str) -> None:
+        super().__init__(fullname, path)
+        self.expected = source
+
+    def get_code(self, fullname: str) -> Any:
+        data = self.get_data(self.path)
+        if data.decode("utf-8", errors="replace") != self.expected:
+            raise KernelCacheError(f"{self.path} changed before its import; not importing it")
+        return self.source_to_code(data, self.path)
 
 
 def _holds(path: Path, source: str) -> bool:

@@ -69,3 +69,28 @@ def test_only_the_generated_source_is_imported(cache: Path) -> None:
         del sys.modules[name]  # import afresh from the files
     assert load("cache_tamper", SOURCE).VALUE == 1 and path.read_text() == SOURCE
     assert load("cache_link", other).VALUE == 4 and not link.is_symlink()
+
+
+def test_a_planted_bytecode_file_is_never_imported(cache: Path) -> None:
+    """Python would run a ``__pycache__`` file that claims to be the source's; scalc
+    compiles the checked source instead."""
+    import importlib.util
+    import py_compile
+    import sys
+
+    source = "VALUE = 5\n"
+    load("cache_pyc", source)
+    (path,) = cache.glob("cache_pyc_*.py")
+    evil = cache / "evil.py"
+    evil.write_text("VALUE = 6\n")  # the same size, and (below) the same mtime
+    os.utime(evil, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    py_compile.compile(str(evil), cfile=importlib.util.cache_from_source(str(path)))
+    # A plain import of the genuine file runs the planted bytecode:
+    spec = importlib.util.spec_from_file_location("plain_cache_pyc", path)
+    assert spec is not None and spec.loader is not None
+    plain = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plain)
+    assert plain.VALUE == 6
+    for name in [n for n in sys.modules if "cache_pyc" in n]:
+        del sys.modules[name]
+    assert load("cache_pyc", source).VALUE == 5  # scalc's import does not

@@ -259,3 +259,35 @@ def test_save_refuses_to_overwrite_what_is_not_an_artifact(
 def test_save_into_a_missing_directory_is_a_scalc_error(program: Program, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="does not exist"):
         program.save(tmp_path / "no" / "mlp.sclc")
+
+
+def forge_kernel(folder: Path) -> None:
+    """Edit a generated Triton module and rewrite its hash, as a careful forger would: the
+    manifest's hashes are integrity, not authenticity."""
+    kernel = sorted((folder / "triton" / "forward").iterdir())[0]
+    text = kernel.read_text() + "\nimport os  # code scalc did not write\n"
+    kernel.write_text(text)
+    name = kernel.relative_to(folder).as_posix()
+    edit_manifest(folder, lambda m: m["files"].update({name: sha256_of(text)}))
+
+
+def test_an_artifact_whose_kernel_scalc_did_not_write_is_refused(
+    program: Program, tmp_path: Path
+) -> None:
+    """The artifact loads (its IR is intact), but its kernels are regenerated from the IR and
+    must equal the ones it carries before any of them is imported (docs/runtime.md)."""
+    folder = saved_copy(program, tmp_path, forge_kernel, "mlp.sclc")
+    loaded = scalc.load(folder)
+    with pytest.raises(ArtifactError, match=r"kernel k\d+_\w+ of @forward is not the code scalc "
+                       r"generates from the artifact's IR"):
+        loaded.kernels()  # fmt: skip
+    with pytest.raises(ArtifactError, match="scalc runs only code it generates itself"):
+        loaded.session(backend="triton-interpret")  # refused before Triton is even imported
+
+
+def test_an_intact_artifact_runs_the_kernels_scalc_generates(program: Program, tmp_path: Path) -> None:
+    program.save(tmp_path / "mlp.sclc")
+    loaded = scalc.load(tmp_path / "mlp.sclc")
+    made = loaded.kernels()
+    assert made.error is None
+    assert {k: s.source for k, s in made.sources.items()} == loaded.kernel_texts()

@@ -34,9 +34,9 @@ from xdsl.dialects import func
 from xdsl.ir import Operation
 
 from scalc.diagnostics import ScalcError
-from scalc.lowering.codegen import KernelSource, NotSupported, boundary, generate, load
+from scalc.lowering.codegen import KernelSource, load
 from scalc.lowering.codegen.abi import KernelValue
-from scalc.lowering.partition import KernelGroup, partition
+from scalc.lowering.partition import KernelGroup
 from scalc.runtime.backends.reference.env import RefEnv
 from scalc.runtime.executor import Executor, Unit
 
@@ -108,9 +108,11 @@ class TritonBackend:
 
     def __init__(self, program: Program, interpret: bool) -> None:
         self.name = "triton-interpret" if interpret else "triton"
-        if program.kernel_error:  # the program first: no device can run it
+        made = program.kernels()
+        if made.error is not None:  # the program first: no device can run it
             raise BackendUnavailable(
-                f"this program cannot run on the Triton backends: {program.kernel_error}"
+                f"{made.message()}; it cannot run on the Triton backends (backend=\"reference\" "
+                "runs it)"
             )
         if interpret:
             _enable_interpreter()
@@ -126,8 +128,8 @@ class TritonBackend:
             os.environ.pop("TRITON_INTERPRET", None)
             self.device = "cuda"
         self.program = program
-        self.plan = partition(program.train)
-        self.sources = _sources(program, self.plan)
+        self.plan = made.plan  # made once per program (and checked against an artifact's)
+        self.sources = made.sources
 
     def env(self, rng: np.random.Generator) -> TritonEnv:
         """Parameters and state live on the device (`DeviceBuffers`)."""
@@ -221,31 +223,6 @@ def _launcher(module: Any, src: KernelSource) -> Any:
 
     step.__name__ = f"launch_{src.name}"
     return step
-
-
-def _sources(program: Program, plan: Any) -> dict[tuple[str, str], KernelSource]:
-    """(entry, group name) -> its generated module: the artifact's text where it carries
-    one (checked against the plan), else generated now."""
-    carried = program.kernel_texts()
-    if carried:
-        out: dict[tuple[str, str], KernelSource] = {}
-        for entry, groups in plan.groups.items():
-            for group in groups:
-                if group.kind == "host":
-                    continue
-                text = carried.get((entry, group.name))
-                if text is None:
-                    raise BackendUnavailable(
-                        f"the artifact has no kernel for group {group.name} of @{entry}: it was "
-                        "compiled by another scalc version; recompile it"
-                    )
-                out[(entry, group.name)] = KernelSource(group, text, *boundary(group))
-        return out
-    try:
-        generated = generate(plan, program.train)
-    except NotSupported as err:
-        raise BackendUnavailable(f"this program cannot run on the Triton backends yet: {err}") from None
-    return {(entry, s.name): s for entry, srcs in generated.items() for s in srcs}
 
 
 class GroupExecutor(Executor):
