@@ -8,7 +8,6 @@ artifact); either way it is the same object, and ``save`` writes the artifact th
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,9 +65,8 @@ class Program:
         self.train = train
         self._files = dict(files)
         self._manifest = manifest
-        self._make_kernels: Callable[[], tuple[Sequence[KernelFile], str | None]] | None = None
         self._kernels: ProgramKernels | None = None
-        self._loaded = False  # read from an artifact (which carries its kernel modules)
+        self._kernels_listed = True  # the files and manifest hold the kernel modules
         self._origin = "<program>"  # the artifact's path, for errors about what it carries
         self._entries = {
             op.sym_name.data: op for op in train.body.block.ops if isinstance(op, func.FuncOp)
@@ -86,7 +84,7 @@ class Program:
             NN_FILE: print_module(nn),
         }
         program = Program(run, files, make_manifest(run, files, recipe))
-        program._make_kernels = program._kernel_files
+        program._kernels_listed = False  # generated when first needed
         return program
 
     def kernels(self) -> ProgramKernels:
@@ -96,16 +94,22 @@ class Program:
         only code it generates itself (`ArtifactError` otherwise)."""
         if self._kernels is None:
             made = program_kernels(self.train)
-            if self._loaded:  # the artifact's own kernels must be these
+            # Listed before anything was generated here: an artifact's own modules, which
+            # must be these (a compiled program lists its modules from this very result).
+            if self._kernels_listed:
                 carried = self.kernel_texts()
                 _check_carried(made, carried, self._manifest.get("kernel_error"), self._origin)
             self._kernels = made
         return self._kernels
 
-    def _kernel_files(self) -> tuple[list[KernelFile], str | None]:
-        made = self.kernels()
+    def _kernels_made(self) -> None:
+        """Add the generated Triton modules to the files and the manifest, once."""
+        if self._kernels_listed:
+            return
+        made = self.kernels()  # before the flag: generating them is not checking them
+        self._kernels_listed = True
         label = made.plan.names.get
-        files = [
+        kernels = [
             KernelFile(
                 entry,
                 src.name,
@@ -116,14 +120,6 @@ class Program:
             )
             for (entry, _), src in made.sources.items()
         ]
-        return files, made.error
-
-    def _kernels_made(self) -> None:
-        """Add the generated Triton modules to the files and the manifest, once."""
-        make, self._make_kernels = self._make_kernels, None
-        if make is None:
-            return
-        kernels, error = make()
         for kernel in kernels:
             self._files[kernel.file] = kernel.source
         self._manifest = make_manifest(
@@ -131,7 +127,7 @@ class Program:
             self._files,
             self._manifest["recipe"],
             [k.manifest_entry() for k in kernels],
-            error,
+            made.error,
         )
 
     @staticmethod
@@ -139,7 +135,7 @@ class Program:
         """Read an artifact; `ArtifactError` if it is missing, tampered or incompatible."""
         artifact = read_artifact(path)
         program = Program(artifact.train, artifact.files, artifact.manifest)
-        program._loaded, program._origin = True, str(path)
+        program._origin = str(path)
         return program
 
     def save(self, path: str | Path) -> None:

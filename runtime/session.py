@@ -297,7 +297,7 @@ class Session:
         """Optimizer steps taken (skipped steps do not count). Read from the ``step`` state
         buffer once, then counted on the host (a device backend keeps it on the device)."""
         if self._step_count is None:
-            value = self._env.state.get(STEP_STATE) if STEP_STATE in self._env.state else None
+            value = self._env.state.get(STEP_STATE)
             self._step_count = 0 if value is None else int(value)
         return self._step_count
 

@@ -106,8 +106,8 @@ def _partition(c: Compilation) -> None:
 def _codegen(c: Compilation) -> None:
     """Triton source for every kernel group (docs/lowering.md), by the one kernel pipeline
     the compile API and the Triton backends use (`program_kernels`)."""
-    assert c.scaled is not None
-    made = program_kernels(c.scaled)
+    assert c.scaled is not None and c.kernels is not None
+    made = program_kernels(c.scaled, c.kernels)  # the plan of the `kernels` stage
     if made.error is not None:
         raise ScalcError(f"{c.file}: {made.message()}")
     c.kernels, c.triton = made.plan, made.by_entry()

@@ -237,12 +237,13 @@ class ProgramKernels:
         return out
 
 
-def program_kernels(module: ModuleOp) -> ProgramKernels:
-    """Partition ``module`` and generate every non-host group (the one kernel pipeline: the
-    driver's ``triton`` stage, the compile API and the Triton backends all use it)."""
+def program_kernels(module: ModuleOp, plan: KernelPlan | None = None) -> ProgramKernels:
+    """Partition ``module`` (unless its ``plan`` is given) and generate every non-host group
+    (the one kernel pipeline: the driver's ``triton`` stage, the compile API and the Triton
+    backends all use it)."""
     from scalc.lowering.partition import partition
 
-    plan = partition(module)
+    plan = plan if plan is not None else partition(module)
     try:
         generated = generate(plan, module)
     except NotSupported as err:

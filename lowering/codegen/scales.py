@@ -116,30 +116,37 @@ def _pass_through(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[s
     return (_first(scales),)
 
 
-@device_rule(rules.scale_rule_grad_pass_through)
-def _grad_pass_through(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    assert scales[-1] is not None
-    return (scales[-1],)
+# Rules that read only the input scales: one formula each, over the operands' scales
+# ({0} is the first operand's, {last} the last's: dy, in every gradient here).
+_FORMULAS: dict[Callable[..., Any], str] = {
+    rules.scale_rule_grad_pass_through: "{last}",
+    rules.scale_rule_mul: "{0} * {1}",
+    rules.scale_rule_div: "div({0}, {1})",
+    rules.scale_rule_sqrt: "pow2_sqrt({0})",
+    rules.scale_rule_sqrt_grad: "div({1}, {0})",
+    rules.scale_rule_add: "add_scale({0}, {1})",
+    rules.scale_rule_non_homogeneous: "1.0",
+}
 
 
-@device_rule(rules.scale_rule_mul)
-def _mul(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return (f"{scales[0]} * {scales[1]}",)
+class _NoScale:
+    """An integer operand's place in a formula: using it is our bug, not a ``None`` text."""
+
+    def __format__(self, spec: str) -> str:
+        raise AssertionError("a scale formula reads an operand that has no scale")
 
 
-@device_rule(rules.scale_rule_div)
-def _div(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return (f"div({scales[0]}, {scales[1]})",)
+def _formula(template: str) -> Emitter:
+    def emit(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
+        named = [_NoScale() if s is None else s for s in scales]
+        return (template.format(*named, last=named[-1]),)
+
+    return emit
 
 
-@device_rule(rules.scale_rule_sqrt)
-def _sqrt(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return (f"pow2_sqrt({scales[0]})",)
-
-
-@device_rule(rules.scale_rule_sqrt_grad)
-def _sqrt_grad(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return (f"div({scales[1]}, {scales[0]})",)
+for _rule, _template in _FORMULAS.items():
+    device_rule(_rule)(_formula(_template))
+del _rule, _template
 
 
 @device_rule(rules.scale_rule_mean_grad)
@@ -159,11 +166,6 @@ def _matmul(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ..
     return (f"{scales[0]} * {scales[1]} * {_pow2_sqrt_of(shapes[0][-1])}",)
 
 
-@device_rule(rules.scale_rule_add)
-def _add(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return (f"add_scale({scales[0]}, {scales[1]})",)
-
-
 @device_rule(rules.scale_rule_sum)
 def _sum(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
     n = _product([shapes[0][a] for a in _axes(op)])
@@ -181,11 +183,6 @@ def _layernorm_grad(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple
     x, gamma, dy = scales
     params = f"{dy} * {_pow2_sqrt_of(_product(list(shapes[0][:-1])))}"
     return (f"div({dy} * {gamma}, {x})", params, params)
-
-
-@device_rule(rules.scale_rule_non_homogeneous)
-def _non_homogeneous(op: Any, scales: Sequence[str | None], shapes: Any) -> tuple[str, ...]:
-    return ("1.0",)
 
 
 # --- the same language in Python (the tests evaluate generated expressions with it) --------

@@ -169,20 +169,28 @@ def cast_stats(x: np.ndarray, fmt: Format, scale: float) -> dict[str, float]:
     n = a.size
     top = float(a.max()) if n else 0.0
     nan = int(np.count_nonzero(np.isnan(a))) if math.isnan(top) else 0
-    saturated = 0.0
-    infinite = 0
-    if n and not top <= fmt.max:  # some value beyond max (or a NaN)
+    over = infinite = 0
+    if n and not top <= fmt.max:  # some value beyond max (or a NaN): count them
         over = int(np.count_nonzero(a > fmt.max))
         infinite = int(np.count_nonzero(np.isinf(a))) if over else 0
-        finite = n - nan - infinite
-        saturated = (over - infinite) / finite if finite else 0.0
     zeros = int(np.count_nonzero(a == 0)) if n else 0
-    flushed = int(np.count_nonzero(a <= fmt.flush_below)) - zeros if n else 0
+    at_most_flush = int(np.count_nonzero(a <= fmt.flush_below)) if n else 0
+    return cast_stats_from_counts(n, nan, infinite, over, zeros, at_most_flush, top, scale)
+
+
+def cast_stats_from_counts(
+    n: int, nan: int, infinite: int, over: int, zeros: int, at_most_flush: int, top: float,
+    scale: float,
+) -> dict[str, float]:
+    """`cast_stats` from the counts of the ``n`` values cast: NaN, infinite, ``> max``,
+    zero, ``<= flush_below`` (zeros included), and their max magnitude ``top``. The Triton
+    cast kernels count these themselves (backends/triton/stats.py), so both backends report
+    through this one formula."""
+    finite = n - nan - infinite
     nonzero = n - zeros - nan
-    amax = math.nan if math.isnan(top) else top * scale
     return {
         "scale": float(scale),
-        "amax": float(amax),
-        "saturated": saturated,
-        "underflow": flushed / nonzero if nonzero else 0.0,
+        "amax": math.nan if math.isnan(top) else float(top * scale),
+        "saturated": (over - infinite) / finite if over and finite else 0.0,
+        "underflow": (at_most_flush - zeros) / nonzero if nonzero else 0.0,
     }

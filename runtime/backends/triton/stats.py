@@ -25,6 +25,7 @@ from xdsl.ir import SSAValue
 
 from scalc.dialects import scaled
 from scalc.lowering.codegen.abi import KernelValue
+from scalc.runtime.backends.reference.formats import cast_stats_from_counts
 from scalc.runtime.backends.reference.scaled import cast_name
 
 _THROUGH = (scaled.RescaleOp, scaled.TransposeOp)
@@ -67,39 +68,27 @@ def pending(counts: Any, x: KernelValue, out: KernelValue) -> PendingCast:
     return PendingCast(counts, math.prod(x.shape), float(out.scale or 0.0))
 
 
-def resolve(casts: dict[str, Any], update_stats: Any = None) -> dict[str, Any]:
+def resolve(casts: dict[str, PendingCast], update_stats: Any = None) -> dict[str, Any]:
     """A step's device metrics in one transfer: ``tensors`` (name -> ``{"scale", "amax",
     "saturated", "underflow"}``) for the pending casts, and ``edq``/``stalled`` from the
     optimizer's ``nn.update_stats`` (their four sums in float64), when given."""
     from scalc.runtime.backends.reference.backend import descent_from_sums
 
-    waiting = [p for p in casts.values() if isinstance(p, PendingCast)]
-    parts = [torch.stack([p.counts for p in waiting]).double().reshape(-1)] if waiting else []
+    parts = [torch.stack([p.counts for p in casts.values()]).double().reshape(-1)] if casts else []
     if update_stats:
-        sums = torch.stack([u.reshape(-1).double() for u in update_stats]).sum(dim=0)
-        parts.append(sums)
+        parts.append(torch.stack([u.reshape(-1).double() for u in update_stats]).sum(dim=0))
     values = torch.cat(parts).tolist() if parts else []  # the one transfer
     metrics: dict[str, Any] = {}
     if casts:
-        rows = iter([[int(v) for v in values[6 * i : 6 * i + 6]] for i in range(len(waiting))])
-        metrics["tensors"] = {
-            k: finish(next(rows), p.n, p.scale) if isinstance(p, PendingCast) else p
-            for k, p in casts.items()
-        }
+        rows = [[int(v) for v in values[6 * i : 6 * i + 6]] for i in range(len(casts))]
+        metrics["tensors"] = {k: finish(r, p.n, p.scale) for (k, p), r in zip(casts.items(), rows)}
     if update_stats:
-        metrics |= descent_from_sums(*values[6 * len(waiting) :])
+        metrics |= descent_from_sums(*values[6 * len(casts) :])
     return metrics
 
 
 def finish(counts: list[int], n: int, scale: float) -> dict[str, float]:
     """The reference's ``cast_stats`` numbers from a cast kernel's counts."""
-    n_nan, n_inf, over, n_zero, flushed_or_zero, amax_bits = counts
+    n_nan, n_inf, over, n_zero, at_most_flush, amax_bits = counts
     top = struct.unpack("<f", struct.pack("<i", amax_bits))[0]
-    finite = n - n_nan - n_inf
-    nonzero = n - n_zero - n_nan
-    return {
-        "scale": float(scale),
-        "amax": math.nan if math.isnan(top) else top * scale,
-        "saturated": (over - n_inf) / finite if over and finite else 0.0,
-        "underflow": (flushed_or_zero - n_zero) / nonzero if nonzero else 0.0,
-    }
+    return cast_stats_from_counts(n, n_nan, n_inf, over, n_zero, at_most_flush, top, scale)
